@@ -4,7 +4,7 @@
 set -euo pipefail
 
 runtime=(
-  build-essential cmake pkg-config ccache
+  build-essential cmake ninja-build pkg-config ccache
   libpoco-dev libsoci-dev libsqlite3-dev libpq-dev
   libboost-dev libboost-filesystem-dev
   liblua5.4-dev libcurl4-openssl-dev libsodium-dev
