@@ -21,6 +21,7 @@ enum class Code {
     kUnauthenticated,     ///< 401
     kPermissionDenied,    ///< 403
     kNotFound,            ///< 404
+    kMethodNotAllowed,    ///< 405
     kConflict,            ///< 409
     kPayloadTooLarge,     ///< 413
     kUnsupportedMedia,    ///< 415

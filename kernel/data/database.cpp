@@ -1,0 +1,455 @@
+#include "kernel/data/database.hpp"
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+namespace ardoise::kernel::data {
+
+std::int64_t nowSeconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// ---------------------------------------------------------------- Row
+
+const Value& Row::at(const std::string& name) const {
+    for (std::size_t i = 0; i < names_->size(); ++i) {
+        if ((*names_)[i] == name) {
+            return values_[i];
+        }
+    }
+    throw std::out_of_range("no column named " + name);
+}
+
+std::string Row::text(const std::string& name) const { return optText(name).value_or(""); }
+
+std::optional<std::string> Row::optText(const std::string& name) const {
+    const Value& v = at(name);
+    if (const auto* s = std::get_if<std::string>(&v)) {
+        return *s;
+    }
+    if (const auto* i = std::get_if<std::int64_t>(&v)) {
+        return std::to_string(*i);
+    }
+    if (const auto* d = std::get_if<double>(&v)) {
+        return std::to_string(*d);
+    }
+    return std::nullopt;
+}
+
+std::int64_t Row::integer(const std::string& name) const { return optInteger(name).value_or(0); }
+
+std::optional<std::int64_t> Row::optInteger(const std::string& name) const {
+    const Value& v = at(name);
+    if (const auto* i = std::get_if<std::int64_t>(&v)) {
+        return *i;
+    }
+    if (const auto* d = std::get_if<double>(&v)) {
+        return static_cast<std::int64_t>(*d);
+    }
+    if (const auto* s = std::get_if<std::string>(&v)) {
+        // SQLite reports expressions (count(*), max(...)) as text.
+        return s->empty() ? std::nullopt : std::optional<std::int64_t>(std::stoll(*s));
+    }
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------- errors
+
+namespace {
+
+DbError translate(const soci::soci_error& e, Dialect dialect) {
+    std::string msg = e.what();
+    if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+        const std::string state = pg->sqlstate();
+        if (state == "23505") {
+            return {DbError::Kind::kUniqueViolation, msg};
+        }
+        if (state == "23503") {
+            return {DbError::Kind::kForeignKeyViolation, msg};
+        }
+        if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) {
+            return {DbError::Kind::kUnavailable, msg};
+        }
+        return {DbError::Kind::kOther, msg};
+    }
+    if (msg.find("UNIQUE constraint failed") != std::string::npos ||
+        msg.find("PRIMARY KEY constraint failed") != std::string::npos) {
+        return {DbError::Kind::kUniqueViolation, msg};
+    }
+    if (msg.find("FOREIGN KEY constraint failed") != std::string::npos) {
+        return {DbError::Kind::kForeignKeyViolation, msg};
+    }
+    if (msg.find("database is locked") != std::string::npos ||
+        msg.find("Cannot establish connection") != std::string::npos ||
+        msg.find("connection") != std::string::npos) {
+        return {DbError::Kind::kUnavailable, msg};
+    }
+    (void)dialect;
+    return {DbError::Kind::kOther, msg};
+}
+
+/// `?` → `:pN`, skipping quoted text.
+std::string bindMarkers(const std::string& sql) {
+    std::string out;
+    out.reserve(sql.size() + 16);
+    char quote = 0;
+    int n = 0;
+    for (char c : sql) {
+        if (quote != 0) {
+            out += c;
+            if (c == quote) {
+                quote = 0;
+            }
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+            out += c;
+        } else if (c == '?') {
+            out += ":p" + std::to_string(++n);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- statements
+
+struct CachedStatement {
+    struct Slot {
+        std::string text;
+        long long integer = 0;
+        double real = 0;
+        soci::indicator ind = soci::i_ok;
+    };
+    explicit CachedStatement(soci::session& s, std::size_t n) : st(s), slots(n) {}
+    soci::statement st;
+    std::vector<Slot> slots;  // sized once: SOCI keeps pointers into it
+    soci::row row;
+    std::shared_ptr<const std::vector<std::string>> names;
+};
+
+Connection::Connection(Dialect dialect, const std::string& url) : dialect_(dialect) {
+    try {
+        if (dialect == Dialect::kSqlite) {
+            session_ = std::make_unique<soci::session>(soci::sqlite3, "db=" + url + " timeout=10");
+            *session_ << "PRAGMA journal_mode=WAL";
+            *session_ << "PRAGMA foreign_keys=ON";
+            *session_ << "PRAGMA busy_timeout=10000";
+            *session_ << "PRAGMA synchronous=NORMAL";
+        } else {
+            session_ = std::make_unique<soci::session>(soci::postgresql, url);
+        }
+    } catch (const soci::soci_error& e) {
+        throw DbError(DbError::Kind::kUnavailable, std::string("cannot connect to the database: ") + e.what());
+    }
+}
+
+Connection::~Connection() {
+    cache_.clear();  // statements before the session they belong to
+}
+
+void Connection::dropCache() { cache_.clear(); }
+
+namespace {
+char typeTag(const Value& v) {
+    switch (v.index()) {
+        case 0: return 'n';
+        case 1: return 'i';
+        case 2: return 'd';
+        default: return 's';
+    }
+}
+}  // namespace
+
+CachedStatement& Connection::prepare(const std::string& sql, const Params& params) {
+    std::string key = sql;
+    key += '\x1f';
+    for (const auto& p : params) {
+        key += typeTag(p);
+    }
+    auto it = cache_.find(key);
+    if (it == cache_.end()) {
+        auto cs = std::make_unique<CachedStatement>(*session_, params.size());
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            auto& slot = cs->slots[i];
+            switch (params[i].index()) {
+                case 1: cs->st.exchange(soci::use(slot.integer, slot.ind)); break;
+                case 2: cs->st.exchange(soci::use(slot.real, slot.ind)); break;
+                default: cs->st.exchange(soci::use(slot.text, slot.ind)); break;  // text or NULL
+            }
+        }
+        cs->st.exchange(soci::into(cs->row));
+        cs->st.alloc();
+        cs->st.prepare(bindMarkers(sql), soci::details::st_repeatable_query);
+        cs->st.define_and_bind();
+        it = cache_.emplace(std::move(key), std::move(cs)).first;
+    }
+    auto& cs = *it->second;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        auto& slot = cs.slots[i];
+        slot.ind = soci::i_ok;
+        switch (params[i].index()) {
+            case 0: slot.ind = soci::i_null; slot.text.clear(); break;
+            case 1: slot.integer = std::get<std::int64_t>(params[i]); break;
+            case 2: slot.real = std::get<double>(params[i]); break;
+            default: slot.text = std::get<std::string>(params[i]); break;
+        }
+    }
+    return cs;
+}
+
+namespace {
+Value readColumn(const soci::row& row, std::size_t i) {
+    if (row.get_indicator(i) == soci::i_null) {
+        return std::monostate{};
+    }
+    switch (row.get_properties(i).get_data_type()) {
+        case soci::dt_integer: return static_cast<std::int64_t>(row.get<int>(i));
+        case soci::dt_long_long: return static_cast<std::int64_t>(row.get<long long>(i));
+        case soci::dt_unsigned_long_long: return static_cast<std::int64_t>(row.get<unsigned long long>(i));
+        case soci::dt_double: return row.get<double>(i);
+        case soci::dt_date: {
+            std::tm t = row.get<std::tm>(i);
+            char buf[32];
+            std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &t);
+            return std::string(buf);
+        }
+        default: return row.get<std::string>(i);
+    }
+}
+}  // namespace
+
+std::vector<Row> Connection::query(const std::string& sql, const Params& params) {
+    std::vector<Row> rows;
+    try {
+        auto& cs = prepare(sql, params);
+        bool got = cs.st.execute(true);
+        while (got) {
+            if (!cs.names) {
+                auto names = std::make_shared<std::vector<std::string>>();
+                for (std::size_t i = 0; i < cs.row.size(); ++i) {
+                    std::string n = cs.row.get_properties(i).get_name();
+                    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
+                    names->push_back(std::move(n));
+                }
+                cs.names = std::move(names);
+            }
+            std::vector<Value> values;
+            values.reserve(cs.row.size());
+            for (std::size_t i = 0; i < cs.row.size(); ++i) {
+                values.push_back(readColumn(cs.row, i));
+            }
+            rows.emplace_back(cs.names, std::move(values));
+            got = cs.st.fetch();
+        }
+    } catch (const soci::soci_error& e) {
+        dropCache();
+        auto err = translate(e, dialect_);
+        broken_ = broken_ || err.kind() == DbError::Kind::kUnavailable;
+        throw err;
+    }
+    return rows;
+}
+
+std::optional<Row> Connection::queryOne(const std::string& sql, const Params& params) {
+    auto rows = query(sql, params);
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return std::move(rows.front());
+}
+
+std::int64_t Connection::exec(const std::string& sql, const Params& params) {
+    try {
+        // Statements without results are cheap to prepare and rarely hot;
+        // preparing them fresh keeps the cache to queries.
+        soci::statement st(*session_);
+        std::vector<CachedStatement::Slot> slots(params.size());
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            auto& slot = slots[i];
+            switch (params[i].index()) {
+                case 0: slot.ind = soci::i_null; st.exchange(soci::use(slot.text, slot.ind)); break;
+                case 1: slot.integer = std::get<std::int64_t>(params[i]); st.exchange(soci::use(slot.integer, slot.ind)); break;
+                case 2: slot.real = std::get<double>(params[i]); st.exchange(soci::use(slot.real, slot.ind)); break;
+                default: slot.text = std::get<std::string>(params[i]); st.exchange(soci::use(slot.text, slot.ind)); break;
+            }
+        }
+        st.alloc();
+        st.prepare(bindMarkers(sql));
+        st.define_and_bind();
+        st.execute(true);
+        return st.get_affected_rows();
+    } catch (const soci::soci_error& e) {
+        auto err = translate(e, dialect_);
+        broken_ = broken_ || err.kind() == DbError::Kind::kUnavailable;
+        throw err;
+    }
+}
+
+void Connection::execScript(const std::string& sql) {
+    try {
+        if (dialect_ == Dialect::kPostgres) {
+            *session_ << sql;  // the simple query protocol accepts several statements
+            return;
+        }
+        // SQLite prepares one statement at a time: split on ';' at top level.
+        std::string current;
+        char quote = 0;
+        bool lineComment = false;
+        for (std::size_t i = 0; i < sql.size(); ++i) {
+            char c = sql[i];
+            if (lineComment) {
+                if (c == '\n') {
+                    lineComment = false;
+                }
+                continue;
+            }
+            if (quote == 0 && c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+                lineComment = true;
+                continue;
+            }
+            if (quote != 0) {
+                quote = (c == quote) ? 0 : quote;
+            } else if (c == '\'' || c == '"') {
+                quote = c;
+            } else if (c == ';') {
+                if (current.find_first_not_of(" \t\r\n") != std::string::npos) {
+                    *session_ << current;
+                }
+                current.clear();
+                continue;
+            }
+            current += c;
+        }
+        if (current.find_first_not_of(" \t\r\n") != std::string::npos) {
+            *session_ << current;
+        }
+    } catch (const soci::soci_error& e) {
+        throw translate(e, dialect_);
+    }
+}
+
+void Connection::setTenantSetting(const std::string& tenantId) {
+    if (dialect_ != Dialect::kPostgres || tenantSetting_ == tenantId) {
+        return;
+    }
+    query("SELECT set_config('ardoise.tenant_id', ?, false)", {tenantId});
+    tenantSetting_ = tenantId;
+}
+
+// ---------------------------------------------------------------- transactions
+
+Transaction::Transaction(Connection& conn, bool write) : conn_(conn) {
+    if (conn.dialect() == Dialect::kSqlite) {
+        conn.execScript(write ? "BEGIN IMMEDIATE" : "BEGIN");
+    } else {
+        conn.execScript("BEGIN");
+    }
+}
+
+Transaction::~Transaction() {
+    if (!done_) {
+        try {
+            conn_.execScript("ROLLBACK");
+        } catch (...) {
+            conn_.markBroken();  // the pool will drop this connection
+        }
+    }
+}
+
+void Transaction::commit() {
+    conn_.execScript("COMMIT");
+    done_ = true;
+}
+
+// ---------------------------------------------------------------- pool
+
+Lease::~Lease() {
+    if (conn_ && db_ != nullptr) {
+        db_->release(std::move(conn_));
+    }
+}
+
+namespace {
+bool startsWith(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+}  // namespace
+
+Database::Database(const std::string& url, std::size_t poolSize) : url_(url), poolSize_(std::max<std::size_t>(1, poolSize)) {
+    if (startsWith(url, "postgresql://") || startsWith(url, "postgres://") || url.find("dbname=") != std::string::npos) {
+        dialect_ = Dialect::kPostgres;
+        connectString_ = url;
+    } else {
+        dialect_ = Dialect::kSqlite;
+        if (startsWith(url, "sqlite3:")) {
+            connectString_ = url.substr(8);
+        } else if (startsWith(url, "sqlite:")) {
+            connectString_ = url.substr(7);
+        } else {
+            connectString_ = url;
+        }
+        if (startsWith(connectString_, "//")) {
+            connectString_ = connectString_.substr(2);
+        }
+    }
+    // Connect once now so a wrong URL fails at start-up, not on first request.
+    free_.push_back(std::make_unique<Connection>(dialect_, connectString_));
+    created_ = 1;
+    stats_.size = poolSize_;
+}
+
+Database::~Database() = default;
+
+Lease Database::acquire(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    if (free_.empty() && created_ >= poolSize_) {
+        ++stats_.waits;
+        if (!available_.wait_for(lock, timeout, [&] { return !free_.empty() || created_ < poolSize_; })) {
+            ++stats_.timeouts;
+            throw DbError(DbError::Kind::kUnavailable, "no database connection became free in time");
+        }
+    }
+    if (!free_.empty()) {
+        auto conn = std::move(free_.back());
+        free_.pop_back();
+        ++stats_.inUse;
+        return Lease(this, std::move(conn));
+    }
+    ++created_;
+    ++stats_.inUse;
+    lock.unlock();
+    try {
+        return Lease(this, std::make_unique<Connection>(dialect_, connectString_));
+    } catch (...) {
+        std::lock_guard relock(mutex_);
+        --created_;
+        --stats_.inUse;
+        available_.notify_one();
+        throw;
+    }
+}
+
+void Database::release(std::unique_ptr<Connection> conn) {
+    std::lock_guard lock(mutex_);
+    --stats_.inUse;
+    if (conn->broken_) {
+        --created_;  // dropped; a fresh one is made on demand
+    } else {
+        free_.push_back(std::move(conn));
+    }
+    available_.notify_one();
+}
+
+PoolStats Database::stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+}  // namespace ardoise::kernel::data

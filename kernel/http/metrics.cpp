@@ -1,0 +1,94 @@
+#include "kernel/http/metrics.hpp"
+
+#include <sstream>
+
+namespace ardoise::kernel::http {
+
+std::string promLabel(const std::string& value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\' || c == '"') {
+            out += '\\';
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+void Metrics::observeRequest(const std::string& route, const std::string& method, int status, double seconds,
+                             const std::string& tenantSlug) {
+    const std::string routeLabels = "route=\"" + promLabel(route) + "\",method=\"" + method + "\"";
+    const std::string labels = routeLabels + ",status=\"" + std::to_string(status) + "\"";
+    std::lock_guard lock(mutex_);
+    ++requests_[labels];
+    auto& h = latency_[routeLabels];
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+        if (seconds <= kBuckets[i]) {
+            ++h.counts[i];
+        }
+    }
+    ++h.count;
+    h.sum += seconds;
+    if (!tenantSlug.empty()) {
+        ++tenantRequests_[tenantSlug];
+    }
+}
+
+void Metrics::increment(const std::string& name, const std::string& labels, double by) {
+    std::lock_guard lock(mutex_);
+    counters_[{name, labels}] += by;
+}
+
+void Metrics::addGauge(const std::string& name, const std::string& help, std::function<double()> read) {
+    std::lock_guard lock(mutex_);
+    gauges_[name] = {help, std::move(read)};
+}
+
+std::string Metrics::render() const {
+    std::ostringstream out;
+    std::lock_guard lock(mutex_);
+    out << "# HELP ardoise_http_requests_total HTTP requests by route, method and status.\n"
+           "# TYPE ardoise_http_requests_total counter\n";
+    for (const auto& [labels, n] : requests_) {
+        out << "ardoise_http_requests_total{" << labels << "} " << n << "\n";
+    }
+    out << "# HELP ardoise_http_request_duration_seconds Request latency by route.\n"
+           "# TYPE ardoise_http_request_duration_seconds histogram\n";
+    for (const auto& [labels, h] : latency_) {
+        for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+            out << "ardoise_http_request_duration_seconds_bucket{" << labels << ",le=\"" << kBuckets[i] << "\"} "
+                << h.counts[i] << "\n";
+        }
+        out << "ardoise_http_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << h.count << "\n";
+        out << "ardoise_http_request_duration_seconds_sum{" << labels << "} " << h.sum << "\n";
+        out << "ardoise_http_request_duration_seconds_count{" << labels << "} " << h.count << "\n";
+    }
+    out << "# HELP ardoise_tenant_requests_total Requests per tenant.\n"
+           "# TYPE ardoise_tenant_requests_total counter\n";
+    for (const auto& [slug, n] : tenantRequests_) {
+        out << "ardoise_tenant_requests_total{tenant=\"" << promLabel(slug) << "\"} " << n << "\n";
+    }
+    std::string last;
+    for (const auto& [key, value] : counters_) {
+        if (key.first != last) {
+            out << "# TYPE " << key.first << " counter\n";
+            last = key.first;
+        }
+        out << key.first;
+        if (!key.second.empty()) {
+            out << "{" << key.second << "}";
+        }
+        out << " " << value << "\n";
+    }
+    for (const auto& [name, g] : gauges_) {
+        out << "# HELP " << name << " " << g.first << "\n# TYPE " << name << " gauge\n"
+            << name << " " << g.second() << "\n";
+    }
+    return out.str();
+}
+
+}  // namespace ardoise::kernel::http

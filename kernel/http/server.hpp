@@ -1,0 +1,45 @@
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "kernel/http/pipeline.hpp"
+
+namespace Poco::Net {
+class HTTPServer;
+}
+namespace Poco {
+class ThreadPool;
+}
+
+namespace ardoise::kernel::http {
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    int port = 8080;  ///< 0 picks a free port
+    /// Poco holds one thread per keep-alive connection, so this is the number
+    /// of concurrent connections served; more wait in the queue.
+    int maxThreads = 512;
+    int maxQueued = 1024;
+    std::size_t maxBodyBytes = 1 << 20;
+    int keepAliveTimeoutSeconds = 15;
+};
+
+/// The Poco HTTP server in front of the pipeline.
+class Server {
+public:
+    Server(Pipeline& pipeline, ServerOptions options);
+    ~Server();
+    void start();
+    void stop();
+    /// The bound port (useful with port 0).
+    int port() const;
+
+private:
+    Pipeline& pipeline_;
+    ServerOptions options_;
+    std::unique_ptr<Poco::ThreadPool> pool_;
+    std::unique_ptr<Poco::Net::HTTPServer> server_;
+};
+
+}  // namespace ardoise::kernel::http
