@@ -542,11 +542,10 @@ Result<json> AuthService::acceptInvite(const http::TenantContext& tenant, const 
                 {now, token->text("id")}) != 1) {
         return invalidToken("This invitation link was already used.");
     }
-    db.exec("UPDATE users SET password_hash = ?, status = 'active', name = ?, updated_at = ? WHERE tenant_id = @tenant AND id = ?",
-            {*hash, body.value("name", std::string()), now, token->text("user_id")});
-    if (!body.contains("name")) {
-        db.exec("UPDATE users SET name = name WHERE tenant_id = @tenant AND id = ?", {token->text("user_id")});
-    }
+    db.exec("UPDATE users SET password_hash = ?, status = 'active', name = COALESCE(?, name), updated_at = ? "
+            "WHERE tenant_id = @tenant AND id = ?",
+            {*hash, body.contains("name") ? data::Value(body["name"].get<std::string>()) : data::null(), now,
+             token->text("user_id")});
     recordAudit(db, {token->text("user_id"), "user.invitation_accepted", token->text("user_id"), origin.ip, origin.requestId, {}});
     tx.commit();
     return getUser(tenant, token->text("user_id"));

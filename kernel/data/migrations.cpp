@@ -200,3 +200,33 @@ Result<MigrationReport> checkMigrations(Database& db, const std::vector<Migratio
 }
 
 }  // namespace ardoise::kernel::data
+
+namespace ardoise::kernel::data {
+Status checkServerRole(Database& db) {
+    if (db.dialect() != Dialect::kPostgres) {
+        return Status::ok();
+    }
+    auto lease = db.acquire();
+    auto role = lease->queryOne(
+        "SELECT current_user AS name, CAST(rolsuper AS INTEGER) AS super, CAST(rolbypassrls AS INTEGER) AS bypass "
+        "FROM pg_roles WHERE rolname = current_user");
+    if (!role) {
+        return {Code::kFailedPrecondition, "unsafe-role", "cannot read the server's database role"};
+    }
+    if (role->integer("super") != 0 || role->integer("bypass") != 0) {
+        return {Code::kFailedPrecondition, "unsafe-role",
+                "database role " + role->text("name") +
+                    " is superuser or has BYPASSRLS; row-level security would not apply. Connect as the "
+                    "application role (see deploy/README.md)."};
+    }
+    auto owned = lease->queryOne(
+        "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tableowner = current_user");
+    if (owned && owned->integer("n") > 0) {
+        return {Code::kFailedPrecondition, "unsafe-role",
+                "database role " + role->text("name") +
+                    " owns tables; the server must connect as a role that does not own them "
+                    "(set database_admin_url for migrations)."};
+    }
+    return Status::ok();
+}
+}  // namespace ardoise::kernel::data

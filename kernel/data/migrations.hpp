@@ -48,3 +48,10 @@ Result<MigrationReport> migrate(Database& db, const std::vector<MigrationSource>
 Result<MigrationReport> checkMigrations(Database& db, const std::vector<MigrationSource>& sources);
 
 }  // namespace ardoise::kernel::data
+
+namespace ardoise::kernel::data {
+/// On PostgreSQL, refuses a server role that is superuser, has BYPASSRLS, or
+/// owns tables (owners bypass row-level security unless it is forced, and a
+/// role that can alter policies defeats them). OK on SQLite.
+Status checkServerRole(Database& db);
+}  // namespace ardoise::kernel::data

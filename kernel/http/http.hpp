@@ -106,4 +106,22 @@ struct Route {
     Handler handler;
 };
 
+/// The `limit` query parameter: 1–100, default 50.
+inline Result<int> pageLimit(const Request& r) {
+    const std::string v = r.queryParam("limit", "50");
+    int n = 0;
+    bool digits = !v.empty() && v.size() <= 3;
+    for (char c : v) {
+        digits = digits && c >= '0' && c <= '9';
+    }
+    if (digits) {
+        n = std::stoi(v);
+    }
+    if (!digits || n < 1 || n > 100) {
+        return Status(Code::kInvalidArgument, "validation", "limit must be between 1 and 100.")
+            .addField({"/limit", "maximum", "must be an integer from 1 to 100"});
+    }
+    return n;
+}
+
 }  // namespace ardoise::kernel::http

@@ -1,0 +1,211 @@
+#include "kernel/app/application.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "kernel/data/ids.hpp"
+#include "kernel/data/migrations.hpp"
+#include "kernel/http/openapi.hpp"
+#include "kernel/http/problem.hpp"
+#include "kernel/notify/smtp_mailer.hpp"
+
+namespace ardoise::kernel::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// "kid:secret,kid:secret" → pairs; when empty, a key generated once and kept
+/// in <dataDir>/jwt-keys (mode 0600) so restarts keep sessions valid.
+std::vector<std::pair<std::string, std::string>> jwtKeys(const Config& c) {
+    std::string spec = c.jwtKeys;
+    if (spec.empty()) {
+        const fs::path file = fs::path(c.dataDir) / "jwt-keys";
+        if (fs::exists(file)) {
+            std::ifstream in(file);
+            std::getline(in, spec);
+        } else {
+            fs::create_directories(c.dataDir);
+            spec = "k" + data::newId().substr(0, 8) + ":" + data::randomToken(48);
+            std::ofstream out(file, std::ios::trunc);
+            out << spec << "\n";
+            out.close();
+            fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+        }
+    }
+    std::vector<std::pair<std::string, std::string>> keys;
+    std::stringstream ss(spec);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        auto colon = item.find(':');
+        if (colon != std::string::npos && colon > 0 && item.size() > colon + 1) {
+            keys.emplace_back(item.substr(0, colon), item.substr(colon + 1));
+        }
+    }
+    if (keys.empty()) {
+        throw std::runtime_error("jwt_keys must be kid:secret[,kid:secret…]");
+    }
+    return keys;
+}
+
+}  // namespace
+
+Application::Application(Config config) : config_(std::move(config)) {
+    if (config_.databaseUrl.rfind("sqlite", 0) == 0) {
+        fs::create_directories(config_.dataDir);
+    }
+    http::Messages::instance().load((fs::path(config_.shareDir) / "templates" / "i18n").string());
+    db_ = std::make_unique<data::Database>(config_.databaseUrl, static_cast<std::size_t>(config_.databasePool));
+    hasher_ = std::make_unique<auth::PasswordHasher>(config_.hashConcurrency, config_.hashQueue);
+    const auto keys = jwtKeys(config_);
+    userTokens_ = std::make_unique<auth::TokenSigner>(keys, config_.jwtIssuer, config_.jwtAudience,
+                                                      config_.accessTokenTtl);
+    operatorTokens_ = std::make_unique<auth::TokenSigner>(keys, config_.jwtIssuer, config_.jwtAudience + "-platform",
+                                                          config_.accessTokenTtl);
+    tenants_ = std::make_unique<tenancy::TenantService>(*db_, config_.dataDir);
+    auth::AuthOptions authOptions;
+    authOptions.templatesDir = (fs::path(config_.shareDir) / "templates").string();
+    authOptions.publicUrl = config_.publicUrl;
+    auth_ = std::make_unique<auth::AuthService>(*db_, *hasher_, *userTokens_, *operatorTokens_, authOptions);
+    auto mailer = std::make_shared<notify::SmtpMailer>(config_.smtpHost, config_.smtpPort, 10000);
+    const std::string from = config_.mailFrom;
+    outbox_ = std::make_unique<notify::OutboxWorker>(*db_, [mailer, from](const notify::Email& e) {
+        notify::EmailMessage m;
+        m.from = from;
+        m.to = e.to;
+        m.subject = e.subject;
+        m.textBody = e.body;
+        return mailer->send(m);
+    });
+    auth_->setOutbox(outbox_.get());
+
+    registerSystemRoutes();
+    registerTenantRoutes(router_, *tenants_, *auth_);
+    registerAuthRoutes(router_, *auth_);
+
+    http::PipelineOptions options;
+    options.baseDomain = config_.baseDomain;
+    options.tenantRatePerSecond = config_.rateTenantPerSecond;
+    options.tenantBurst = config_.rateTenantPerSecond * 2;
+    options.authRatePerMinute = config_.rateAuthPerMinute;
+    options.authBurst = config_.rateAuthPerMinute;
+    options.accessLog = config_.accessLog;
+    pipeline_ = std::make_unique<http::Pipeline>(
+        router_, metrics_, options, [this](const std::string& slug) { return tenants_->resolve(slug); },
+        [this](const std::string& token, const http::TenantContext* tenant) {
+            return auth_->authenticate(token, tenant);
+        });
+    metrics_.addGauge("ardoise_db_pool_in_use", "Database connections leased", [this] {
+        return static_cast<double>(db_->stats().inUse);
+    });
+    metrics_.addGauge("ardoise_db_pool_size", "Database pool capacity", [this] {
+        return static_cast<double>(db_->stats().size);
+    });
+    metrics_.addGauge("ardoise_db_pool_waits_total", "Leases that waited for a connection", [this] {
+        return static_cast<double>(db_->stats().waits);
+    });
+}
+
+Application::~Application() { stop(); }
+
+std::vector<data::MigrationSource> Application::migrationSources() const {
+    return {{"kernel", (fs::path(config_.shareDir) / "kernel" / "data" / "migrations").string()}};
+}
+
+Status Application::migrate() {
+    const std::string url = config_.databaseAdminUrl.empty() ? config_.databaseUrl : config_.databaseAdminUrl;
+    data::Database admin(url, 1);
+    auto report = data::migrate(admin, migrationSources(), config_.databaseAppRole);
+    if (!report) {
+        return report.status();
+    }
+    if (report->applied > 0) {
+        std::clog << R"({"level":"info","msg":"migrations applied","count":)" << report->applied << "}\n";
+    }
+    return Status::ok();
+}
+
+Status Application::start() {
+    if (auto s = data::checkServerRole(*db_); !s.isOk()) {
+        return s;
+    }
+    auto pending = data::checkMigrations(*db_, migrationSources());
+    if (!pending) {
+        return pending.status();
+    }
+    if (pending->pending > 0) {
+        return {Code::kFailedPrecondition, "migrations-pending",
+                std::to_string(pending->pending) + " migrations are pending: run `ardoise migrate` first"};
+    }
+    http::ServerOptions options;
+    options.host = config_.host();
+    options.port = config_.port();
+    options.maxThreads = config_.httpThreads;
+    options.maxQueued = config_.httpMaxQueued;
+    options.maxBodyBytes = static_cast<std::size_t>(config_.maxBodyBytes);
+    server_ = std::make_unique<http::Server>(*pipeline_, options);
+    server_->start();
+    if (config_.outbox) {
+        outbox_->start();
+    }
+    return Status::ok();
+}
+
+void Application::stop() {
+    if (server_) {
+        server_->stop();
+        server_.reset();
+    }
+    if (outbox_) {
+        outbox_->stop();
+    }
+}
+
+int Application::port() const { return server_ ? server_->port() : config_.port(); }
+
+void Application::registerSystemRoutes() {
+    using http::Access;
+    using http::Request;
+    using http::Response;
+    using nlohmann::json;
+    router_.add({"GET", "/", Access::kPublic, "", "Home page", "system", nullptr, nullptr, 200,
+                 false, [](Request&) -> Result<Response> {
+                     std::string html =
+                         "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Ardoise</title>"
+                         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>"
+                         "<body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">"
+                         "<h1>Ardoise</h1><p>Plateforme scolaire multi-établissements — "
+                         "multi-tenant school platform.</p><p>Version " ARDOISE_VERSION "</p>"
+                         "<ul><li><a href=\"/api/v1/openapi.json\">API (OpenAPI 3.1)</a></li>"
+                         "<li><a href=\"/healthz\">/healthz</a></li><li><a href=\"/readyz\">/readyz</a></li>"
+                         "<li><a href=\"/metrics\">/metrics</a></li></ul></body></html>";
+                     return Response{200, "text/html; charset=utf-8", html, {}};
+                 }});
+    router_.add({"GET", "/healthz", Access::kPublic, "", "Liveness: the process answers", "system", nullptr,
+                 json{{"type", "object"}}, 200, false, [](Request&) -> Result<Response> {
+                     return Response::json(200, {{"status", "ok"}});
+                 }});
+    router_.add({"GET", "/readyz", Access::kPublic, "", "Readiness: database reachable, migrations applied",
+                 "system", nullptr, json{{"type", "object"}}, 200, false, [this](Request&) -> Result<Response> {
+                     auto report = data::checkMigrations(*db_, migrationSources());
+                     if (!report) {
+                         return Status(Code::kUnavailable, "not-ready", report.status().message());
+                     }
+                     if (report->pending > 0) {
+                         return Status(Code::kUnavailable, "not-ready",
+                                       std::to_string(report->pending) + " migrations are pending.");
+                     }
+                     return Response::json(200, {{"status", "ready"}});
+                 }});
+    router_.add({"GET", "/metrics", Access::kPublic, "", "Prometheus metrics", "system", nullptr, nullptr, 200,
+                 false, [this](Request&) -> Result<Response> {
+                     return Response{200, "text/plain; version=0.0.4", metrics_.render(), {}};
+                 }});
+    router_.add({"GET", "/api/v1/openapi.json", Access::kPublic, "", "This API's OpenAPI 3.1 document", "system",
+                 nullptr, json{{"type", "object"}}, 200, false, [this](Request&) -> Result<Response> {
+                     return Response::json(200, http::buildOpenApi(router_, ARDOISE_VERSION));
+                 }});
+}
+
+}  // namespace ardoise::kernel::app
