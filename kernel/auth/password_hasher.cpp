@@ -137,6 +137,11 @@ std::size_t HashGate::waiting() const {
 PasswordHasher::PasswordHasher(HashParams params, std::size_t maxConcurrent, std::size_t maxWaiting)
     : params_(params), gate_(maxConcurrent, maxWaiting) {
     ensureSodium();
+    // Made now, not on first use, so the first unknown-account login costs
+    // one verify like every other.
+    std::string random(32, '\0');
+    randombytes_buf(random.data(), random.size());
+    dummyHash_ = hash(random);
 }
 
 std::string PasswordHasher::hash(const std::string& password) const {
@@ -169,17 +174,8 @@ bool PasswordHasher::needsRehash(const std::string& stored) const {
     return crypto_pwhash_argon2id_str_needs_rehash(buffer.data(), params_.opsLimit, params_.memLimitBytes) != 0;
 }
 
-const std::string& PasswordHasher::dummyHash() const {
-    std::call_once(dummyOnce_, [this] {
-        std::string random(32, '\0');
-        randombytes_buf(random.data(), random.size());
-        dummyHash_ = hash(random);
-    });
-    return dummyHash_;
-}
-
 void PasswordHasher::verifyDummy(const std::string& password) const {
-    static_cast<void>(verify(dummyHash(), password));
+    static_cast<void>(verify(dummyHash_, password));
 }
 
 Result<std::string> PasswordHasher::hashBounded(const std::string& password) const {

@@ -75,6 +75,8 @@ public:
     static constexpr std::size_t kMinCodePoints = 10;
     static constexpr std::size_t kMaxBytes = 256;
 
+    /// Computes one hash (the dummy for verifyDummy()); throws std::bad_alloc
+    /// when its memory cannot be had.
     explicit PasswordHasher(HashParams params = {}, std::size_t maxConcurrent = kDefaultMaxConcurrent,
                             std::size_t maxWaiting = kDefaultMaxWaiting);
 
@@ -117,12 +119,9 @@ public:
     HashGate& gate() const { return gate_; }
 
 private:
-    const std::string& dummyHash() const;
-
     HashParams params_;
     mutable HashGate gate_;
-    mutable std::once_flag dummyOnce_;
-    mutable std::string dummyHash_;
+    std::string dummyHash_;  ///< hash of random bytes, current parameters
 };
 
 }  // namespace ardoise::kernel::auth

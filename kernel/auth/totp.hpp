@@ -37,7 +37,8 @@ std::string totpCode(const std::string& base32Secret, std::int64_t unixSeconds, 
 
 /// Checks a 6-digit `code` against the steps from `window` steps before to
 /// `window` steps after the one containing `unixSeconds` (clock drift).
-/// Every candidate is computed and compared in constant time.
+/// `window` is 0 to 10 (anything else matches nothing). Every candidate is
+/// computed and compared in constant time.
 ///
 /// Returns the matched time step (unixSeconds / 30), or nullopt. The caller
 /// must store the last step it accepted for the account and refuse any step
