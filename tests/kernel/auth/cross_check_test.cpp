@@ -1,0 +1,151 @@
+// Cross-checks against independent implementations: jose (JWT) and otplib
+// (TOTP), run with node from tests/js. Missing node_modules is a failure,
+// not a skip: a silently skipped cross-check checks nothing.
+
+#include "kernel/auth/jwt.hpp"
+#include "kernel/auth/totp.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+using namespace ardoise::kernel::auth;
+using nlohmann::json;
+
+namespace {
+
+const std::string kJsDir = std::string(ARDOISE_TESTS_DIR) + "/js";
+
+struct Run {
+    int exitCode = -1;
+    std::string output;
+};
+
+std::string shellQuote(const std::string& arg) {
+    std::string out = "'";
+    for (char c : arg) {
+        if (c == '\'') {
+            out += "'\\''";
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out + "'";
+}
+
+void requireNodeModules() {
+    for (const char* package : {"jose", "otplib"}) {
+        const auto path = std::filesystem::path(kJsDir) / "node_modules" / package / "package.json";
+        if (!std::filesystem::exists(path)) {
+            FAIL("the cross-check dependency '" << package << "' is missing from " << kJsDir
+                                                << "/node_modules: run `npm ci` in tests/js");
+        }
+    }
+}
+
+Run node(const std::string& script, const std::vector<std::string>& args) {
+    requireNodeModules();
+    std::string command = "node " + shellQuote(kJsDir + "/" + script);
+    for (const auto& arg : args) {
+        command += " " + shellQuote(arg);
+    }
+    command += " 2>&1";
+    Run run;
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::array<char, 4096> buffer{};
+    std::size_t n = 0;
+    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
+        run.output.append(buffer.data(), n);
+    }
+    const int status = pclose(pipe);
+    run.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (run.exitCode == 127) {
+        FAIL("`node` was not found on PATH; the cross-checks need Node.js: " << run.output);
+    }
+    while (!run.output.empty() && (run.output.back() == '\n' || run.output.back() == '\r')) {
+        run.output.pop_back();
+    }
+    return run;
+}
+
+const std::string kSecret = "cross-check-secret-0123456789abcdef0123";
+const std::string kIssuer = "https://ardoise.example";
+const std::string kAudience = "ardoise-api";
+
+}  // namespace
+
+TEST_CASE("A token minted by TokenSigner verifies with jose and its claims match", "[auth][jwt][cross]") {
+    const TokenSigner signer({{"k1", kSecret}}, kIssuer, kAudience);
+    AccessClaims claims;
+    claims.subject = "user-42";
+    claims.tenantId = "tenant-a";
+    claims.roles = {"teacher", "parent"};
+    claims.sessionId = "session-7";
+    // jose checks exp and nbf against the real clock.
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const std::string token = signer.mint(claims, now);
+
+    const Run run = node("jwt_verify.mjs", {token, kSecret, kIssuer, kAudience});
+    INFO(run.output);
+    REQUIRE(run.exitCode == 0);
+    const json payload = json::parse(run.output);
+    CHECK(payload["tid"] == "tenant-a");
+    CHECK(payload["sub"] == "user-42");
+    CHECK(payload["sid"] == "session-7");
+    CHECK(payload["roles"] == json{"teacher", "parent"});
+    CHECK(payload["exp"] == now + 900);
+    CHECK(signer.verify(token, now, "tenant-a").isOk());
+}
+
+TEST_CASE("A token minted with another secret is refused by jose", "[auth][jwt][cross]") {
+    const TokenSigner other({{"k1", kSecret + "-other"}}, kIssuer, kAudience);
+    AccessClaims claims;
+    claims.subject = "user-42";
+    claims.tenantId = "tenant-a";
+    claims.sessionId = "session-7";
+    const std::string token = other.mint(claims, static_cast<std::int64_t>(std::time(nullptr)));
+
+    const Run run = node("jwt_verify.mjs", {token, kSecret, kIssuer, kAudience});
+    INFO(run.output);
+    CHECK(run.exitCode == 1);
+    CHECK(run.output.find("signature") != std::string::npos);
+}
+
+TEST_CASE("jose refuses a token with the wrong audience, as TokenSigner does", "[auth][jwt][cross]") {
+    const TokenSigner signer({{"k1", kSecret}}, kIssuer, "another-api");
+    AccessClaims claims;
+    claims.subject = "u";
+    claims.tenantId = "t";
+    claims.sessionId = "s";
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const std::string token = signer.mint(claims, now);
+    const TokenSigner ours({{"k1", kSecret}}, kIssuer, kAudience);
+    CHECK(ours.verify(token, now, "t").status().message() == "wrong-audience");
+    const Run run = node("jwt_verify.mjs", {token, kSecret, kIssuer, kAudience});
+    INFO(run.output);
+    CHECK(run.exitCode == 1);
+}
+
+TEST_CASE("otplib's codes for a fresh secret equal totpCode and are accepted by verifyTotp", "[auth][totp][cross]") {
+    const std::string secret = newTotpSecret();
+    for (const std::int64_t t : {59LL, 1111111109LL, 1234567890LL, 1700000015LL, 2000000000LL}) {
+        const Run run = node("totp_code.mjs", {secret, std::to_string(t)});
+        INFO("secret " << secret << " at " << t << ": " << run.output);
+        REQUIRE(run.exitCode == 0);
+        CHECK(run.output == totpCode(secret, t));
+        CHECK(verifyTotp(secret, run.output, t) == std::optional<std::int64_t>(t / 30));
+    }
+}
+
+TEST_CASE("otplib agrees with the RFC 6238 SHA1 vector at T=59", "[auth][totp][cross]") {
+    const Run run = node("totp_code.mjs", {base32Encode("12345678901234567890"), "59"});
+    INFO(run.output);
+    REQUIRE(run.exitCode == 0);
+    CHECK(run.output == "287082");
+}
