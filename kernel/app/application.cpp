@@ -57,7 +57,8 @@ Application::Application(Config config) : config_(std::move(config)) {
     }
     http::Messages::instance().load((fs::path(config_.shareDir) / "templates" / "i18n").string());
     db_ = std::make_unique<data::Database>(config_.databaseUrl, static_cast<std::size_t>(config_.databasePool));
-    hasher_ = std::make_unique<auth::PasswordHasher>(config_.hashConcurrency, config_.hashQueue);
+    hasher_ = std::make_unique<auth::PasswordHasher>(auth::HashParams{}, static_cast<std::size_t>(config_.hashConcurrency),
+                                                     static_cast<std::size_t>(config_.hashQueue));
     const auto keys = jwtKeys(config_);
     userTokens_ = std::make_unique<auth::TokenSigner>(keys, config_.jwtIssuer, config_.jwtAudience,
                                                       config_.accessTokenTtl);

@@ -1,1 +1,345 @@
-int main() { return 0; }
+// The `ardoise` command line: serve, migrate and administer tenants, users
+// and operators.
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/app/application.hpp"
+#include "kernel/http/json_schema.hpp"
+
+namespace {
+
+using ardoise::Status;
+using ardoise::kernel::app::Application;
+using ardoise::kernel::app::Config;
+using nlohmann::json;
+
+const char* kUsage = R"(Usage: ardoise [--config FILE] [--set key=value]... COMMAND [ARGS]
+
+Commands:
+  serve                         serve HTTP (run `migrate` first)
+  migrate                       apply pending database migrations
+  operator create --email E --name N [--password P]
+  tenant create --slug S --name N [--locale fr|en] [--timezone TZ] [--currency XOF]
+  tenant list | show SLUG | suspend SLUG | resume SLUG | delete SLUG
+  tenant apply DIR              create or update a tenant from DIR/tenant.json and DIR/users.json
+  user create --tenant S --email E --name N --roles admin[,teacher] [--password P]
+  user list --tenant S
+
+Passwords may also come from ARDOISE_PASSWORD instead of --password.
+Run `ardoise COMMAND --help` for one command; configuration keys:
+)";
+
+struct Args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> options;
+    bool help = false;
+};
+
+Args parse(const std::vector<std::string>& argv) {
+    Args a;
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        const std::string& s = argv[i];
+        if (s == "--help" || s == "-h") {
+            a.help = true;
+        } else if (s.rfind("--", 0) == 0) {
+            auto eq = s.find('=');
+            if (eq != std::string::npos) {
+                a.options[s.substr(2, eq - 2)] = s.substr(eq + 1);
+            } else if (i + 1 < argv.size()) {
+                a.options[s.substr(2)] = argv[++i];
+            } else {
+                a.options[s.substr(2)] = "";
+            }
+        } else {
+            a.positional.push_back(s);
+        }
+    }
+    return a;
+}
+
+int fail(const Status& s) {
+    std::cerr << "ardoise: " << s.message() << "\n";
+    for (const auto& f : s.fields()) {
+        std::cerr << "  " << f.pointer << ": " << f.detail << "\n";
+    }
+    return 1;
+}
+
+int fail(const std::string& message) {
+    std::cerr << "ardoise: " << message << "\n";
+    return 2;
+}
+
+std::string need(const Args& a, const std::string& key) {
+    auto it = a.options.find(key);
+    if (it == a.options.end() || it->second.empty()) {
+        throw std::invalid_argument("missing --" + key);
+    }
+    return it->second;
+}
+
+std::string password(const Args& a) {
+    if (auto it = a.options.find("password"); it != a.options.end()) {
+        return it->second;
+    }
+    if (const char* env = std::getenv("ARDOISE_PASSWORD")) {
+        return env;
+    }
+    return "";
+}
+
+void print(const json& j) { std::cout << j.dump(2) << "\n"; }
+
+/// Validates `input` against `schema` the way the API does.
+Status validate(const json& schema, const json& input) {
+    auto errors = ardoise::kernel::http::validateJson(schema, input);
+    if (errors.empty()) {
+        return Status::ok();
+    }
+    Status s(ardoise::Code::kInvalidArgument, "validation", "invalid input");
+    for (auto& e : errors) {
+        s.addField(std::move(e));
+    }
+    return s;
+}
+
+std::optional<ardoise::kernel::http::TenantContext> tenantContext(Application& app, const std::string& slug) {
+    return app.tenants().resolve(slug);
+}
+
+int userCreate(Application& app, const Args& a) {
+    const std::string slug = need(a, "tenant");
+    auto tenant = tenantContext(app, slug);
+    if (!tenant) {
+        return fail("no tenant " + slug);
+    }
+    json input = {{"email", need(a, "email")}, {"name", need(a, "name")}, {"roles", json::array()}};
+    std::stringstream roles(need(a, "roles"));
+    for (std::string r; std::getline(roles, r, ',');) {
+        input["roles"].push_back(r);
+    }
+    if (auto pw = password(a); !pw.empty()) {
+        input["password"] = pw;
+    }
+    if (auto s = validate(ardoise::kernel::auth::AuthService::userCreateSchema(), input); !s.isOk()) {
+        return fail(s);
+    }
+    auto user = app.auth().createUser(*tenant, input, "", {"cli", ""});
+    if (!user) {
+        return fail(user.status());
+    }
+    print(*user);
+    return 0;
+}
+
+int tenantApply(Application& app, const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::ifstream tin(fs::path(dir) / "tenant.json");
+    if (!tin) {
+        return fail("cannot read " + (fs::path(dir) / "tenant.json").string());
+    }
+    json tenantDef = json::parse(tin, nullptr, false);
+    if (tenantDef.is_discarded()) {
+        return fail("tenant.json is not valid JSON");
+    }
+    if (auto s = validate(ardoise::kernel::tenancy::TenantService::createSchema(), tenantDef); !s.isOk()) {
+        return fail(s);
+    }
+    bool created = false;
+    auto tenant = app.tenants().upsert(tenantDef, &created);
+    if (!tenant) {
+        return fail(tenant.status());
+    }
+    std::cout << (created ? "created" : "updated") << " tenant " << (*tenant)["slug"].get<std::string>() << "\n";
+    auto ctx = tenantContext(app, (*tenant)["slug"]);
+    std::ifstream uin(fs::path(dir) / "users.json");
+    if (!uin) {
+        return 0;
+    }
+    json users = json::parse(uin, nullptr, false);
+    if (!users.is_array()) {
+        return fail("users.json must be a JSON array of users");
+    }
+    for (const auto& u : users) {
+        if (auto s = validate(ardoise::kernel::auth::AuthService::userCreateSchema(), u); !s.isOk()) {
+            return fail(s);
+        }
+        bool userCreated = false;
+        auto user = app.auth().createUser(*ctx, u, "", {"cli", ""}, &userCreated);
+        if (!user) {
+            return fail(user.status());
+        }
+        std::cout << (userCreated ? "  created user " : "  updated user ") << (*user)["email"].get<std::string>() << "\n";
+    }
+    return 0;
+}
+
+int tenantCommand(Application& app, const Args& a) {
+    const std::string verb = a.positional.size() > 1 ? a.positional[1] : "";
+    const std::string target = a.positional.size() > 2 ? a.positional[2] : "";
+    auto& tenants = app.tenants();
+    if (verb == "create") {
+        json input = {{"slug", need(a, "slug")}, {"name", need(a, "name")}};
+        for (const auto& key : {"locale", "timezone", "currency"}) {
+            if (a.options.count(key) != 0) {
+                input[key] = a.options.at(key);
+            }
+        }
+        if (auto s = validate(ardoise::kernel::tenancy::TenantService::createSchema(), input); !s.isOk()) {
+            return fail(s);
+        }
+        auto t = tenants.create(input);
+        if (!t) {
+            return fail(t.status());
+        }
+        print(*t);
+        return 0;
+    }
+    if (verb == "list") {
+        std::string cursor;
+        do {
+            auto page = tenants.list(100, cursor, "");
+            for (const auto& t : page["items"]) {
+                std::cout << t["slug"].get<std::string>() << "\t" << t["status"].get<std::string>() << "\t"
+                          << t["name"].get<std::string>() << "\n";
+            }
+            cursor = page["next_cursor"].is_null() ? "" : page["next_cursor"].get<std::string>();
+        } while (!cursor.empty());
+        return 0;
+    }
+    if (verb == "apply") {
+        return target.empty() ? fail("tenant apply needs a folder") : tenantApply(app, target);
+    }
+    if (target.empty()) {
+        return fail("tenant " + verb + " needs a slug (see --help)");
+    }
+    ardoise::Result<json> r = Status();
+    if (verb == "show") {
+        r = tenants.get(target);
+    } else if (verb == "suspend") {
+        r = tenants.setStatus(target, "suspended");
+    } else if (verb == "resume") {
+        r = tenants.setStatus(target, "active");
+    } else if (verb == "delete") {
+        auto archive = tenants.remove(target);
+        if (!archive) {
+            return fail(archive.status());
+        }
+        std::cout << "exported to " << *archive << " and deleted\n";
+        return 0;
+    } else {
+        return fail("unknown tenant command " + verb);
+    }
+    if (!r) {
+        return fail(r.status());
+    }
+    print(*r);
+    return 0;
+}
+
+int serve(Application& app) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // threads started below inherit the mask
+    if (auto s = app.start(); !s.isOk()) {
+        return fail(s);
+    }
+    std::cout << "Ardoise " ARDOISE_VERSION " listening on http://" << app.config().host() << ":" << app.port()
+              << std::endl;
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::cout << "stopping" << std::endl;
+    app.stop();
+    return 0;
+}
+
+int run(const std::vector<std::string>& argv) {
+    Args args = parse(argv);
+    const std::string command = args.positional.empty() ? "" : args.positional[0];
+    if (command.empty()) {
+        std::cout << kUsage << Config::describe();
+        return args.help ? 0 : 2;
+    }
+    if (args.help) {
+        std::cout << kUsage;
+        return 0;
+    }
+    std::vector<std::string> overrides;
+    if (auto it = args.options.find("set"); it != args.options.end()) {
+        overrides.push_back(it->second);
+    }
+    auto config = ardoise::kernel::app::loadConfig(args.options.count("config") ? args.options["config"] : "", overrides);
+    if (!config) {
+        return fail(config.status());
+    }
+    if (command != "serve") {
+        config->accessLog = false;
+        config->outbox = false;
+    }
+    Application app(*config);
+    if (command == "migrate") {
+        if (auto s = app.migrate(); !s.isOk()) {
+            return fail(s);
+        }
+        std::cout << "migrations up to date\n";
+        return 0;
+    }
+    if (command == "serve") {
+        return serve(app);
+    }
+    if (command == "operator" && args.positional.size() > 1 && args.positional[1] == "create") {
+        auto op = app.auth().createOperator(need(args, "email"), need(args, "name"), password(args));
+        if (!op) {
+            return fail(op.status());
+        }
+        print(*op);
+        return 0;
+    }
+    if (command == "tenant") {
+        return tenantCommand(app, args);
+    }
+    if (command == "user" && args.positional.size() > 1) {
+        if (args.positional[1] == "create") {
+            return userCreate(app, args);
+        }
+        if (args.positional[1] == "list") {
+            auto tenant = tenantContext(app, need(args, "tenant"));
+            if (!tenant) {
+                return fail("no tenant " + need(args, "tenant"));
+            }
+            std::string cursor;
+            do {
+                auto page = app.auth().listUsers(*tenant, 100, cursor, "", "");
+                for (const auto& u : page["items"]) {
+                    std::cout << u["id"].get<std::string>() << "\t" << u["email"].get<std::string>() << "\t"
+                              << u["status"].get<std::string>() << "\t" << u["roles"].dump() << "\n";
+                }
+                cursor = page["next_cursor"].is_null() ? "" : page["next_cursor"].get<std::string>();
+            } while (!cursor.empty());
+            return 0;
+        }
+    }
+    return fail("unknown command: " + command + " (see ardoise --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const std::invalid_argument& e) {
+        return fail(std::string(e.what()) + " (see ardoise --help)");
+    } catch (const std::exception& e) {
+        std::cerr << "ardoise: " << e.what() << "\n";
+        return 1;
+    }
+}

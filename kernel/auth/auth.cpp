@@ -1,6 +1,7 @@
 #include "kernel/auth/auth.hpp"
 
 #include <algorithm>
+#include <iostream>
 #include <sstream>
 
 #include "kernel/auth/audit.hpp"
@@ -549,6 +550,12 @@ Result<json> AuthService::acceptInvite(const http::TenantContext& tenant, const 
     recordAudit(db, {token->text("user_id"), "user.invitation_accepted", token->text("user_id"), origin.ip, origin.requestId, {}});
     tx.commit();
     return getUser(tenant, token->text("user_id"));
+}
+
+json AuthService::audit(const http::TenantContext& tenant, int limit, const std::string& cursor,
+                        const std::string& action) {
+    tenancy::TenantDb db(db_, tenant.id);
+    return listAudit(db, limit, cursor, action);
 }
 
 void AuthService::requestPasswordReset(const http::TenantContext& tenant, const std::string& email, const Origin& origin) {

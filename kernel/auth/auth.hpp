@@ -74,6 +74,10 @@ public:
     Result<nlohmann::json> acceptInvite(const http::TenantContext& tenant, const nlohmann::json& body,
                                         const Origin& origin);
 
+    /// The school's audit log, newest first.
+    nlohmann::json audit(const http::TenantContext& tenant, int limit, const std::string& cursor,
+                         const std::string& action);
+
     // --- password reset (answers the same whether the account exists or not)
     void requestPasswordReset(const http::TenantContext& tenant, const std::string& email, const Origin& origin);
     Status confirmPasswordReset(const http::TenantContext& tenant, const nlohmann::json& body, const Origin& origin);

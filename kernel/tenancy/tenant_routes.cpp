@@ -1,5 +1,6 @@
 // Platform routes: operators sign in and manage tenants.
 #include "kernel/app/application.hpp"
+#include "kernel/auth/permissions.hpp"
 
 namespace ardoise::kernel::app {
 

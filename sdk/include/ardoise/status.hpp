@@ -89,6 +89,7 @@ public:
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
     T& operator*() { return value(); }
+    const T& operator*() const { return value(); }
     /// The failure; Status::ok() when a value is held.
     Status status() const { return isOk() ? Status::ok() : std::get<Status>(v_); }
 
