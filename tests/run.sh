@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds Ardoise and runs the whole test suite: unit and integration tests on
+# SQLite and on a throwaway PostgreSQL cluster, cross-checks with npm
+# packages, the kernel tests again under ASan+UBSan, a bounded fuzzing run and
+# a smoke run of each benchmark.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+deploy/install-deps.sh --test
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+
+jobs=$(nproc)
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/test -j "$jobs"
+
+source tests/support/pg.sh
+trap pg_stop EXIT
+pg_start
+export ARDOISE_TEST_REQUIRE_PG=1
+
+echo "== tests (SQLite and PostgreSQL)"
+ctest --test-dir build/test --output-on-failure -j 2 --timeout 600
+
+echo "== kernel tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DARDOISE_SANITIZE=ON -DARDOISE_BENCH=OFF >/dev/null
+cmake --build build/asan -j "$jobs" --target kernel_tests ardoise
+ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  build/asan/tests/kernel_tests --order rand --warn NoAssertions "~[slow]"
+
+echo "== fuzzing (bounded)"
+CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARDOISE_FUZZ=ON \
+  -DARDOISE_TESTS=OFF -DARDOISE_BENCH=OFF >/dev/null
+cmake --build build/fuzz -j "$jobs" --target fuzz_request
+mkdir -p build/fuzz/corpus
+build/fuzz/tests/fuzz/fuzz_request -max_total_time="${ARDOISE_FUZZ_SECONDS:-60}" -rss_limit_mb=2048 \
+  build/fuzz/corpus "$root/tests/fuzz/seeds" 2>&1 | tail -n 3
+
+echo "== benchmark smoke runs"
+for b in build/test/tests/bench/*; do
+  [[ -x "$b" && -f "$b" ]] || continue
+  "$b" --smoke | tail -n 1
+done
+echo "all tests passed"
