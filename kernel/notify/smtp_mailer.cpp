@@ -1,0 +1,95 @@
+#include "kernel/notify/smtp_mailer.hpp"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/MailMessage.h>
+#include <Poco/Net/MailRecipient.h>
+#include <Poco/Net/SMTPClientSession.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/Net/StringPartSource.h>
+#include <Poco/Timespan.h>
+
+#include <exception>
+#include <utility>
+
+namespace ardoise::kernel::notify {
+namespace {
+
+using Poco::Net::MailMessage;
+
+// Poco writes header values verbatim and leaves pure-ASCII subjects
+// unencoded, so a line break here would start a new header.
+bool isSafeHeaderValue(const std::string& value) {
+    return value.find_first_of(std::string("\r\n\0", 3)) == std::string::npos;
+}
+
+void fillMessage(const EmailMessage& in, MailMessage& out) {
+    out.setSender(in.from);
+    out.addRecipient(Poco::Net::MailRecipient(Poco::Net::MailRecipient::PRIMARY_RECIPIENT, in.to));
+    out.setSubject(MailMessage::encodeWord(in.subject, "UTF-8"));
+    const std::string textType = "text/plain; charset=UTF-8";
+    if (in.htmlBody.empty()) {
+        out.setContentType(textType);
+        out.setContent(in.textBody, MailMessage::ENCODING_QUOTED_PRINTABLE);
+        return;
+    }
+    // Set before the first part, or Poco makes the message multipart/mixed.
+    out.setContentType("multipart/alternative");
+    out.addPart("", new Poco::Net::StringPartSource(in.textBody, textType), MailMessage::CONTENT_INLINE,
+                MailMessage::ENCODING_QUOTED_PRINTABLE);
+    out.addPart("", new Poco::Net::StringPartSource(in.htmlBody, "text/html; charset=UTF-8"),
+                MailMessage::CONTENT_INLINE, MailMessage::ENCODING_QUOTED_PRINTABLE);
+}
+
+}  // namespace
+
+SmtpMailer::SmtpMailer(std::string host, std::uint16_t port, int timeoutMs,
+                       std::optional<SmtpCredentials> credentials)
+    : host_(std::move(host)), port_(port), timeoutMs_(timeoutMs), credentials_(std::move(credentials)) {}
+
+Status SmtpMailer::send(const EmailMessage& message) const {
+    if (message.from.empty() || message.to.empty() || !isSafeHeaderValue(message.from) ||
+        !isSafeHeaderValue(message.to) || !isSafeHeaderValue(message.subject)) {
+        return Status(Code::kInvalidArgument, "invalid-email",
+                      "The email needs a sender and a recipient, and no header may contain a line break");
+    }
+    const std::string relay = host_ + ":" + std::to_string(port_);
+    const Poco::Timespan timeout(static_cast<Poco::Timespan::TimeDiff>(timeoutMs_) * 1000);
+    const char* step = "prepare the message";
+    try {
+        MailMessage mail;
+        fillMessage(message, mail);
+
+        step = "connect";
+        Poco::Net::StreamSocket socket;
+        socket.connect(Poco::Net::SocketAddress(host_, port_), timeout);
+        Poco::Net::SMTPClientSession session(socket);
+        session.setTimeout(timeout);
+
+        step = "log in";
+        if (credentials_) {
+            session.login(Poco::Net::SMTPClientSession::AUTH_LOGIN, credentials_->username, credentials_->password);
+        } else {
+            session.login();
+        }
+
+        step = "send the message";
+        session.sendMessage(mail);
+        try {
+            session.close();
+        } catch (const Poco::Exception&) {
+            // The relay already accepted the message; a failed QUIT loses nothing.
+        }
+        return Status::ok();
+    } catch (const Poco::Exception& e) {
+        return Status(Code::kUnavailable, "smtp-unavailable",
+                      "Could not " + std::string(step) + " on the mail relay " + relay + ": " + e.displayText());
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (const std::exception& e) {
+        return Status(Code::kUnavailable, "smtp-unavailable",
+                      "Could not " + std::string(step) + " on the mail relay " + relay + ": " + e.what());
+    }
+}
+
+}  // namespace ardoise::kernel::notify
