@@ -23,6 +23,24 @@ bool isSafeHeaderValue(const std::string& value) {
     return value.find_first_of(std::string("\r\n\0", 3)) == std::string::npos;
 }
 
+// Poco's quoted-printable encoder copies line breaks as given, and bare LF
+// is not allowed in SMTP DATA (RFC 5321 section 2.3.8).
+std::string withCrlf(const std::string& text) {
+    std::string out;
+    out.reserve(text.size() + text.size() / 32);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\r' || text[i] == '\n') {
+            out += "\r\n";
+            if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+                ++i;
+            }
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
 void fillMessage(const EmailMessage& in, MailMessage& out) {
     out.setSender(in.from);
     out.addRecipient(Poco::Net::MailRecipient(Poco::Net::MailRecipient::PRIMARY_RECIPIENT, in.to));
@@ -30,14 +48,14 @@ void fillMessage(const EmailMessage& in, MailMessage& out) {
     const std::string textType = "text/plain; charset=UTF-8";
     if (in.htmlBody.empty()) {
         out.setContentType(textType);
-        out.setContent(in.textBody, MailMessage::ENCODING_QUOTED_PRINTABLE);
+        out.setContent(withCrlf(in.textBody), MailMessage::ENCODING_QUOTED_PRINTABLE);
         return;
     }
     // Set before the first part, or Poco makes the message multipart/mixed.
     out.setContentType("multipart/alternative");
-    out.addPart("", new Poco::Net::StringPartSource(in.textBody, textType), MailMessage::CONTENT_INLINE,
+    out.addPart("", new Poco::Net::StringPartSource(withCrlf(in.textBody), textType), MailMessage::CONTENT_INLINE,
                 MailMessage::ENCODING_QUOTED_PRINTABLE);
-    out.addPart("", new Poco::Net::StringPartSource(in.htmlBody, "text/html; charset=UTF-8"),
+    out.addPart("", new Poco::Net::StringPartSource(withCrlf(in.htmlBody), "text/html; charset=UTF-8"),
                 MailMessage::CONTENT_INLINE, MailMessage::ENCODING_QUOTED_PRINTABLE);
 }
 

@@ -66,7 +66,9 @@ def main():
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     if args.exit_on_stdin_eof:
         def watch_stdin():
-            while sys.stdin.buffer.read(4096):
+            # os.read, not sys.stdin: a buffered reader blocked in a daemon
+            # thread makes interpreter shutdown abort.
+            while os.read(sys.stdin.fileno(), 4096):
                 pass
             stop.set()
 
