@@ -9,6 +9,7 @@
 #include <Poco/Net/StringPartSource.h>
 #include <Poco/Timespan.h>
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -21,6 +22,42 @@ using Poco::Net::MailMessage;
 // unencoded, so a line break here would start a new header.
 bool isSafeHeaderValue(const std::string& value) {
     return value.find_first_of(std::string("\r\n\0", 3)) == std::string::npos;
+}
+
+// Poco takes the envelope address from the first '<', so a sender has at
+// most one and the recipient, a bare address, none.
+bool hasValidAddresses(const EmailMessage& m) {
+    auto count = [](const std::string& s, char c) { return std::count(s.begin(), s.end(), c); };
+    return !m.from.empty() && !m.to.empty() && count(m.from, '<') <= 1 && count(m.from, '>') <= 1 &&
+           count(m.to, '<') == 0 && count(m.to, '>') == 0 && m.to.find_first_of(" \t") == std::string::npos;
+}
+
+// "Name <address>" with the name made safe for a header: an RFC 2047 word
+// when it is not ASCII, a quoted string otherwise.
+std::string encodeSender(const std::string& from) {
+    auto open = from.find('<');
+    if (open == std::string::npos) {
+        return from;
+    }
+    std::string name = from.substr(0, open);
+    auto first = name.find_first_not_of(" \t\"");
+    auto last = name.find_last_not_of(" \t\"");
+    if (first == std::string::npos) {
+        return from.substr(open);
+    }
+    name = name.substr(first, last - first + 1);
+    bool ascii = std::all_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (!ascii) {
+        return MailMessage::encodeWord(name, "UTF-8") + " " + from.substr(open);
+    }
+    std::string quoted = "\"";
+    for (char c : name) {
+        if (c == '"' || c == '\\') {
+            quoted += '\\';
+        }
+        quoted += c;
+    }
+    return quoted + "\" " + from.substr(open);
 }
 
 // Poco's quoted-printable encoder copies line breaks as given, and bare LF
@@ -42,7 +79,7 @@ std::string withCrlf(const std::string& text) {
 }
 
 void fillMessage(const EmailMessage& in, MailMessage& out) {
-    out.setSender(in.from);
+    out.setSender(encodeSender(in.from));
     out.addRecipient(Poco::Net::MailRecipient(Poco::Net::MailRecipient::PRIMARY_RECIPIENT, in.to));
     out.setSubject(MailMessage::encodeWord(in.subject, "UTF-8"));
     const std::string textType = "text/plain; charset=UTF-8";
@@ -66,7 +103,7 @@ SmtpMailer::SmtpMailer(std::string host, std::uint16_t port, int timeoutMs,
     : host_(std::move(host)), port_(port), timeoutMs_(timeoutMs), credentials_(std::move(credentials)) {}
 
 Status SmtpMailer::send(const EmailMessage& message) const {
-    if (message.from.empty() || message.to.empty() || !isSafeHeaderValue(message.from) ||
+    if (!hasValidAddresses(message) || !isSafeHeaderValue(message.from) ||
         !isSafeHeaderValue(message.to) || !isSafeHeaderValue(message.subject)) {
         return Status(Code::kInvalidArgument, "invalid-email",
                       "The email needs a sender and a recipient, and no header may contain a line break");

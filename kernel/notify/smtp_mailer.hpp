@@ -11,8 +11,8 @@ namespace ardoise::kernel::notify {
 
 /// One email. All text is UTF-8.
 struct EmailMessage {
-    std::string from;      ///< address, optionally with a display name: "École <no-reply@ecole.sn>"
-    std::string to;        ///< one recipient address
+    std::string from;      ///< address, optionally with a UTF-8 display name: "École <no-reply@ecole.sn>"
+    std::string to;        ///< one bare recipient address, no display name
     std::string subject;   ///< any UTF-8; encoded as an RFC 2047 word when needed
     std::string textBody;  ///< plain-text part, sent quoted-printable
     std::string htmlBody;  ///< optional; when set, sent as multipart/alternative with textBody
@@ -28,7 +28,7 @@ struct SmtpCredentials {
 /// instance may be used from several threads at once.
 class SmtpMailer {
 public:
-    /// `timeoutMs` bounds the connect and each wait for a server reply.
+    /// `timeoutMs` (> 0) bounds the connect and each wait for a server reply.
     /// Without credentials no AUTH is attempted. No TLS: point this at a
     /// local or trusted relay.
     SmtpMailer(std::string host, std::uint16_t port, int timeoutMs,
@@ -37,8 +37,10 @@ public:
     /// Delivers `message` to the relay. Never throws (except std::bad_alloc).
     ///
     /// Errors:
-    ///  * kInvalidArgument "invalid-email": empty sender or recipient, or a
-    ///    header field containing CR, LF or NUL (header injection).
+    ///  * kInvalidArgument "invalid-email": empty sender or recipient, a
+    ///    recipient with a display name or blanks, more than one '<' in the
+    ///    sender, or from/to/subject containing CR, LF or NUL (header
+    ///    injection). Addresses are not otherwise checked.
     ///  * kUnavailable "smtp-unavailable": cannot resolve or connect, timeout,
     ///    or the server refused a command (the message names the step).
     ardoise::Status send(const EmailMessage& message) const;

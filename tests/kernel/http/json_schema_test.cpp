@@ -185,6 +185,15 @@ TEST_CASE("pattern is an unanchored ECMAScript search", "[schema]") {
     CHECK(onlyReason(check(R"({"type":"string","pattern":"(["})", "x")) == "pattern");
 }
 
+TEST_CASE("A backtracking pattern over the longest checked input does not exhaust the stack", "[schema]") {
+    std::string longest(ardoise::kernel::http::kMaxPatternInputBytes, 'a');
+    bool ok = false;
+    // A thread, since request handlers run on pool threads, not on main.
+    std::thread worker([&] { ok = check(R"({"type":"string","pattern":"^(a|b)*$"})", longest).empty(); });
+    worker.join();
+    CHECK(ok);
+}
+
 TEST_CASE("Patterns are compiled once and usable from many threads", "[schema]") {
     auto schema = json::parse(R"({"type":"string","pattern":"^[a-z]+[0-9]*$"})");
     std::vector<std::thread> threads;

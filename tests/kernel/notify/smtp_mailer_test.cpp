@@ -212,6 +212,18 @@ TEST_CASE("A French email reaches a real SMTP server with recipient, subject and
     CHECK(withoutTrailingNewlines(decodeQuotedPrintable(mail.body)) == withoutTrailingNewlines(message.textBody));
 }
 
+TEST_CASE("An accented sender name is encoded and the envelope uses the bare address", "[smtp]") {
+    SmtpSink sink;
+    SmtpMailer mailer("127.0.0.1", sink.port, kTimeoutMs);
+    auto message = frenchMessage();
+    message.from = "École Jean-Mermoz <secretariat@ecole.example.sn>";
+    REQUIRE(mailer.send(message).isOk());
+    auto mail = parseMail(sink.message(1));
+    CHECK(mail.headers["x-envelope-from"] == "secretariat@ecole.example.sn");
+    CHECK(mail.headers["from"].find("É") == std::string::npos);
+    CHECK(decodeHeader(mail.headers["from"]) == message.from);
+}
+
 TEST_CASE("A long accented subject survives header folding", "[smtp]") {
     SmtpSink sink;
     SmtpMailer mailer("127.0.0.1", sink.port, kTimeoutMs);
@@ -308,5 +320,8 @@ TEST_CASE("A line break in a header field is refused before anything is sent", "
     CHECK(mailer.send(message).type() == "invalid-email");
     message = frenchMessage();
     message.to = "";
+    CHECK(mailer.send(message).type() == "invalid-email");
+    message = frenchMessage();
+    message.to = "Fatou <fatou@example.sn>";
     CHECK(mailer.send(message).type() == "invalid-email");
 }
