@@ -46,16 +46,6 @@ std::vector<std::string> backends() {
     return out;
 }
 
-TempDir::TempDir() {
-    path = (fs::temp_directory_path() / ("ardoise-test-" + kernel::data::newId())).string();
-    fs::create_directories(path);
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-}
-
 TestDatabase::TestDatabase(const std::string& b) : backend(b) {
     dir = (fs::temp_directory_path() / ("ardoise-test-" + kernel::data::newId())).string();
     fs::create_directories(dir);

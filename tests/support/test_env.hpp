@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernel/app/application.hpp"
+#include "support/child_process.hpp"
 
 namespace ardoise::test {
 
@@ -32,13 +33,6 @@ struct TestDatabase {
     std::string appRole;
     std::string dir;       ///< a private temporary folder (SQLite file, exports)
     std::string name;      ///< PostgreSQL database name
-};
-
-/// A scratch folder removed on destruction.
-struct TempDir {
-    TempDir();
-    ~TempDir();
-    std::string path;
 };
 
 struct HttpResult {
