@@ -6,6 +6,8 @@
 #include "kernel/auth/totp.hpp"
 
 #include <catch2/catch.hpp>
+
+#include "support/node.hpp"
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
@@ -16,63 +18,12 @@
 
 using namespace ardoise::kernel::auth;
 using nlohmann::json;
+using ardoise::test::node;
+using ardoise::test::NodeRun;
 
 namespace {
 
-const std::string kJsDir = std::string(ARDOISE_TESTS_DIR) + "/js";
 
-struct Run {
-    int exitCode = -1;
-    std::string output;
-};
-
-std::string shellQuote(const std::string& arg) {
-    std::string out = "'";
-    for (char c : arg) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out + "'";
-}
-
-void requireNodeModules() {
-    for (const char* package : {"jose", "otplib"}) {
-        const auto path = std::filesystem::path(kJsDir) / "node_modules" / package / "package.json";
-        if (!std::filesystem::exists(path)) {
-            FAIL("the cross-check dependency '" << package << "' is missing from " << kJsDir
-                                                << "/node_modules: run `npm ci` in tests/js");
-        }
-    }
-}
-
-Run node(const std::string& script, const std::vector<std::string>& args) {
-    requireNodeModules();
-    std::string command = "node " + shellQuote(kJsDir + "/" + script);
-    for (const auto& arg : args) {
-        command += " " + shellQuote(arg);
-    }
-    command += " 2>&1";
-    Run run;
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::array<char, 4096> buffer{};
-    std::size_t n = 0;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-        run.output.append(buffer.data(), n);
-    }
-    const int status = pclose(pipe);
-    run.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (run.exitCode == 127) {
-        FAIL("`node` was not found on PATH; the cross-checks need Node.js: " << run.output);
-    }
-    while (!run.output.empty() && (run.output.back() == '\n' || run.output.back() == '\r')) {
-        run.output.pop_back();
-    }
-    return run;
-}
 
 const std::string kSecret = "cross-check-secret-0123456789abcdef0123";
 const std::string kIssuer = "https://ardoise.example";
@@ -91,7 +42,7 @@ TEST_CASE("A token minted by TokenSigner verifies with jose and its claims match
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     const std::string token = signer.mint(claims, now);
 
-    const Run run = node("jwt_verify.mjs", {token, kSecret, kIssuer, kAudience});
+    const NodeRun run = node("jwt_verify.mjs", {token, kSecret, kIssuer, kAudience});
     INFO(run.output);
     REQUIRE(run.exitCode == 0);
     const json payload = json::parse(run.output);
@@ -111,7 +62,7 @@ TEST_CASE("A token minted with another secret is refused by jose", "[auth][jwt][
     claims.sessionId = "session-7";
     const std::string token = other.mint(claims, static_cast<std::int64_t>(std::time(nullptr)));
 
-    const Run run = node("jwt_verify.mjs", {token, kSecret, kIssuer, kAudience});
+    const NodeRun run = node("jwt_verify.mjs", {token, kSecret, kIssuer, kAudience});
     INFO(run.output);
     CHECK(run.exitCode == 1);
     CHECK(run.output.find("signature") != std::string::npos);
@@ -127,7 +78,7 @@ TEST_CASE("jose refuses a token with the wrong audience, as TokenSigner does", "
     const std::string token = signer.mint(claims, now);
     const TokenSigner ours({{"k1", kSecret}}, kIssuer, kAudience);
     CHECK(ours.verify(token, now, "t").status().message() == "wrong-audience");
-    const Run run = node("jwt_verify.mjs", {token, kSecret, kIssuer, kAudience});
+    const NodeRun run = node("jwt_verify.mjs", {token, kSecret, kIssuer, kAudience});
     INFO(run.output);
     CHECK(run.exitCode == 1);
 }
@@ -135,7 +86,7 @@ TEST_CASE("jose refuses a token with the wrong audience, as TokenSigner does", "
 TEST_CASE("otplib's codes for a fresh secret equal totpCode and are accepted by verifyTotp", "[auth][totp][cross]") {
     const std::string secret = newTotpSecret();
     for (const std::int64_t t : {59LL, 1111111109LL, 1234567890LL, 1700000015LL, 2000000000LL}) {
-        const Run run = node("totp_code.mjs", {secret, std::to_string(t)});
+        const NodeRun run = node("totp_code.mjs", {secret, std::to_string(t)});
         INFO("secret " << secret << " at " << t << ": " << run.output);
         REQUIRE(run.exitCode == 0);
         CHECK(run.output == totpCode(secret, t));
@@ -144,7 +95,7 @@ TEST_CASE("otplib's codes for a fresh secret equal totpCode and are accepted by 
 }
 
 TEST_CASE("otplib agrees with the RFC 6238 SHA1 vector at T=59", "[auth][totp][cross]") {
-    const Run run = node("totp_code.mjs", {base32Encode("12345678901234567890"), "59"});
+    const NodeRun run = node("totp_code.mjs", {base32Encode("12345678901234567890"), "59"});
     INFO(run.output);
     REQUIRE(run.exitCode == 0);
     CHECK(run.output == "287082");

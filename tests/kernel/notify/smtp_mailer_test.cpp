@@ -1,6 +1,7 @@
 #include "kernel/notify/smtp_mailer.hpp"
 
 #include "support/child_process.hpp"
+#include "support/smtp_sink.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -24,39 +25,13 @@ using ardoise::kernel::notify::EmailMessage;
 using ardoise::kernel::notify::SmtpMailer;
 using ardoise::test::ChildProcess;
 using ardoise::test::freeLoopbackPort;
+using ardoise::test::SmtpSink;
 using ardoise::test::TempDir;
 
 namespace {
 
 constexpr int kTimeoutMs = 3000;
 
-// tests/tools/smtp_sink.py on a free loopback port, writing into its own
-// temporary directory.
-struct SmtpSink {
-    TempDir dir;
-    std::uint16_t port = freeLoopbackPort();
-    ChildProcess process{{"/usr/bin/python3", std::string(ARDOISE_TESTS_DIR) + "/tools/smtp_sink.py", "--port",
-                          std::to_string(port), "--dir", dir.path(), "--exit-on-stdin-eof"}};
-
-    SmtpSink() {
-        if (!process.waitForLine("ready", std::chrono::seconds(15))) {
-            FAIL("smtp_sink.py did not start (is python3-aiosmtpd installed?); stdout: " << process.output());
-        }
-    }
-
-    // The n-th message received (1-based); empty if it does not appear in time.
-    std::string message(int n) const {
-        auto path = dir.path() + "/" + std::to_string(n) + ".eml";
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        while (!std::filesystem::exists(path) && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        std::ifstream in(path, std::ios::binary);
-        std::stringstream text;
-        text << in.rdbuf();
-        return text.str();
-    }
-};
 
 // SMTP requires CRLF: a bare LF in stored mail means a line break was sent wrong.
 bool hasBareLf(const std::string& raw) {
