@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <sstream>
 
 namespace ardoise::kernel::data {
 
@@ -380,12 +381,79 @@ Lease::~Lease() {
 
 namespace {
 bool startsWith(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+std::string percentDecode(const std::string& s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+std::string conninfoValue(const std::string& v) {
+    std::string out = "'";
+    for (char c : v) {
+        if (c == '\\' || c == '\'') {
+            out += '\\';
+        }
+        out += c;
+    }
+    return out + "'";
+}
+
+/// postgresql://user:pass@host:port/db?k=v → libpq keyword/value form (SOCI
+/// splits its connection string on spaces and '=', which URIs do not survive).
+std::string pgConninfo(const std::string& url) {
+    std::string rest = url.substr(url.find("://") + 3);
+    std::string query;
+    if (auto q = rest.find('?'); q != std::string::npos) {
+        query = rest.substr(q + 1);
+        rest = rest.substr(0, q);
+    }
+    std::string info;
+    auto add = [&info](const std::string& k, const std::string& v) {
+        if (!v.empty()) {
+            info += (info.empty() ? "" : " ") + k + "=" + conninfoValue(percentDecode(v));
+        }
+    };
+    if (auto at = rest.rfind('@'); at != std::string::npos) {
+        std::string cred = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        auto colon = cred.find(':');
+        add("user", cred.substr(0, colon));
+        if (colon != std::string::npos) {
+            add("password", cred.substr(colon + 1));
+        }
+    }
+    std::string hostport = rest.substr(0, rest.find('/'));
+    if (auto slash = rest.find('/'); slash != std::string::npos) {
+        add("dbname", rest.substr(slash + 1));
+    }
+    auto colon = hostport.rfind(':');
+    add("host", hostport.substr(0, colon));
+    if (colon != std::string::npos) {
+        add("port", hostport.substr(colon + 1));
+    }
+    std::stringstream qs(query);
+    for (std::string kv; std::getline(qs, kv, '&');) {
+        auto eq = kv.find('=');
+        if (eq != std::string::npos) {
+            add(kv.substr(0, eq), kv.substr(eq + 1));
+        }
+    }
+    return info;
+}
 }  // namespace
 
 Database::Database(const std::string& url, std::size_t poolSize) : url_(url), poolSize_(std::max<std::size_t>(1, poolSize)) {
     if (startsWith(url, "postgresql://") || startsWith(url, "postgres://") || url.find("dbname=") != std::string::npos) {
         dialect_ = Dialect::kPostgres;
-        connectString_ = url;
+        connectString_ = url.find("://") != std::string::npos ? pgConninfo(url) : url;
     } else {
         dialect_ = Dialect::kSqlite;
         if (startsWith(url, "sqlite3:")) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include <Poco/Net/MailMessage.h>
+
 #include "support/child_process.hpp"
 
 namespace ardoise::test {
@@ -42,5 +44,13 @@ struct SmtpSink {
         return text.str();
     }
 };
+
+/// The decoded text of a received message (quoted-printable undone).
+inline std::string mailText(const std::string& eml) {
+    std::istringstream in(eml);
+    Poco::Net::MailMessage message;
+    message.read(in);
+    return message.getSubject() + "\n" + message.getContent();
+}
 
 }  // namespace ardoise::test
