@@ -416,7 +416,7 @@ Result<json> AuthService::createUser(const http::TenantContext& tenant, const js
                  withPassword ? data::Value(hash) : data::optionalText(existing->optText("password_hash")), now,
                  existing->text("id")});
         tx.commit();
-        return getUser(tenant, existing->text("id"));
+        return userToJson(*db.queryOne("SELECT * FROM users WHERE tenant_id = @tenant AND id = ?", {existing->text("id")}));
     }
     const std::string id = data::newId();
     db.exec("INSERT INTO users (tenant_id, id, email, name, roles, status, password_hash, locale, created_at, updated_at) "
@@ -510,7 +510,7 @@ Result<json> AuthService::updateUser(const http::TenantContext& tenant, const st
     }
     recordAudit(db, {actorId, "user.updated", id, origin.ip, origin.requestId, patch});
     tx.commit();
-    return getUser(tenant, id);
+    return userToJson(*db.queryOne("SELECT * FROM users WHERE tenant_id = @tenant AND id = ?", {id}));
 }
 
 Status AuthService::deactivateUser(const http::TenantContext& tenant, const std::string& id, const std::string& actorId,
@@ -549,7 +549,7 @@ Result<json> AuthService::acceptInvite(const http::TenantContext& tenant, const 
              token->text("user_id")});
     recordAudit(db, {token->text("user_id"), "user.invitation_accepted", token->text("user_id"), origin.ip, origin.requestId, {}});
     tx.commit();
-    return getUser(tenant, token->text("user_id"));
+    return userToJson(*db.queryOne("SELECT * FROM users WHERE tenant_id = @tenant AND id = ?", {token->text("user_id")}));
 }
 
 json AuthService::audit(const http::TenantContext& tenant, int limit, const std::string& cursor,

@@ -229,6 +229,22 @@ Value readColumn(const soci::row& row, std::size_t i) {
 }  // namespace
 
 std::vector<Row> Connection::query(const std::string& sql, const Params& params) {
+    try {
+        return runQuery(sql, params);
+    } catch (const DbError& e) {
+        if (!statementsLost_) {
+            throw;
+        }
+        // Something (a pooler's DISCARD ALL) dropped our prepared statements and
+        // session settings: forget both and run once more. The tenant setting is
+        // gone too, so row-level security now hides every row: fail closed.
+        statementsLost_ = false;
+        tenantSetting_.clear();
+        return runQuery(sql, params);
+    }
+}
+
+std::vector<Row> Connection::runQuery(const std::string& sql, const Params& params) {
     std::vector<Row> rows;
     try {
         auto& cs = prepare(sql, params);
@@ -253,6 +269,8 @@ std::vector<Row> Connection::query(const std::string& sql, const Params& params)
         }
     } catch (const soci::soci_error& e) {
         dropCache();
+        const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e);
+        statementsLost_ = pg != nullptr && pg->sqlstate() == "26000";
         auto err = translate(e, dialect_);
         broken_ = broken_ || err.kind() == DbError::Kind::kUnavailable;
         throw err;

@@ -93,6 +93,7 @@ public:
 
 private:
     CachedStatement& prepare(const std::string& sql, const Params& params);
+    std::vector<Row> runQuery(const std::string& sql, const Params& params);
     void dropCache();
 
     Dialect dialect_;
@@ -100,6 +101,7 @@ private:
     std::map<std::string, std::unique_ptr<CachedStatement>> cache_;
     std::string tenantSetting_;
     bool broken_ = false;
+    bool statementsLost_ = false;
     friend class Database;
 };
 

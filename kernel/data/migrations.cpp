@@ -149,6 +149,9 @@ Result<MigrationReport> migrate(Database& db, const std::vector<MigrationSource>
             Transaction tx(*lease);
             try {
                 lease->execScript(m.sql);
+                if (db.dialect() == Dialect::kPostgres) {
+                    secureTenantTables(*lease, appRole);  // in the same transaction: a refused view is undone
+                }
             } catch (const DbError& e) {
                 return migrationError("migration-failed",
                                       "Migration " + m.component + "/" + m.name + " failed: " + e.what());
@@ -159,8 +162,8 @@ Result<MigrationReport> migrate(Database& db, const std::vector<MigrationSource>
             tx.commit();
             ++report.applied;
         }
-        if (db.dialect() == Dialect::kPostgres) {
-            Transaction tx(*lease);
+        if (db.dialect() == Dialect::kPostgres && report.applied == 0) {
+            Transaction tx(*lease);  // grants for a new application role
             secureTenantTables(*lease, appRole);
             tx.commit();
         }

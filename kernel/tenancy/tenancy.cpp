@@ -286,6 +286,7 @@ Result<std::string> TenantService::remove(const std::string& idOrSlug) {
                               {"exported_at", data::nowSeconds()},
                               {"tenant", *tenant},
                               {"tables", nlohmann::json::object()}};
+    {
     TenantDb tdb(db_, id);
     for (const auto& table : tenantTables(tdb.connection())) {
         auto& rows = archive["tables"][table] = nlohmann::json::array();
@@ -310,6 +311,7 @@ Result<std::string> TenantService::remove(const std::string& idOrSlug) {
             rows.push_back(std::move(obj));
         }
     }
+    }  // releases the tenant's connection before the delete below
     const auto dir = std::filesystem::path(dataDir_) / "exports";
     std::filesystem::create_directories(dir);
     const auto path = dir / (slug + "-" + std::to_string(data::nowSeconds()) + ".json");
