@@ -43,6 +43,9 @@ std::string lower(std::string s) {
     return s;
 }
 
+/// The `tid` of operator tokens: never a tenant id (those are 20 base32 chars).
+const std::string kPlatformTenant = "platform";
+
 Status invalidCredentials() {
     return {Code::kUnauthenticated, "invalid-credentials", "The email or the password is wrong."};
 }
@@ -296,7 +299,7 @@ Status AuthService::logout(const http::TenantContext& tenant, const http::Princi
 Result<http::Principal> AuthService::authenticate(const std::string& token, const http::TenantContext* tenant) {
     const auto now = data::nowSeconds();
     if (tenant == nullptr) {
-        auto claims = operatorTokens_.verify(token, now, "");
+        auto claims = operatorTokens_.verify(token, now, kPlatformTenant);
         if (!claims) {
             return claims.status();
         }
@@ -713,6 +716,7 @@ Result<json> AuthService::operatorLogin(const json& body, const Origin& origin) 
     lease->exec("UPDATE operators SET failed_logins = 0, locked_until = 0 WHERE id = ?", {op->text("id")});
     AccessClaims claims;
     claims.subject = op->text("id");
+    claims.tenantId = kPlatformTenant;
     claims.sessionId = data::newId();
     claims.roles = {"operator"};
     return json{{"access_token", operatorTokens_.mint(claims, now)},

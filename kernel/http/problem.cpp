@@ -95,6 +95,7 @@ int httpStatusOf(Code code, bool hasFields) {
         case Code::kConflict: return 409;
         case Code::kFailedPrecondition: return 409;
         case Code::kPayloadTooLarge: return 413;
+        case Code::kHeadersTooLarge: return 431;
         case Code::kUnsupportedMedia: return 415;
         case Code::kRateLimited: return 429;
         case Code::kUnavailable: return 503;

@@ -1,17 +1,21 @@
 #include "kernel/http/server.hpp"
 
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/HTTPServerResponseImpl.h>
+#include <Poco/Net/HTTPServerSession.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnection.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
 
 #include <algorithm>
 #include <istream>
+#include <mutex>
+#include <set>
 
 #include "kernel/http/problem.hpp"
 
@@ -19,7 +23,7 @@ namespace ardoise::kernel::http {
 namespace {
 
 void send(Poco::Net::HTTPServerResponse& out, const Response& r) {
-    out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
+    out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
     if (!r.contentType.empty()) {
         out.setContentType(r.contentType);
     }
@@ -34,13 +38,31 @@ void send(Poco::Net::HTTPServerResponse& out, const Response& r) {
     out.sendBuffer(r.body.data(), r.body.size());
 }
 
-class Handler : public Poco::Net::HTTPRequestHandler {
+bool isToken(const std::string& method) {
+    if (method.empty() || method.size() > 16) {
+        return false;
+    }
+    for (char c : method) {
+        if (c < 'A' || c > 'Z') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// Converts one Poco request to the kernel's and back.
+class Handler {
 public:
     Handler(Pipeline& pipeline, const ServerOptions& options) : pipeline_(pipeline), options_(options) {}
 
-    void handleRequest(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) override {
+    void handleRequest(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) {
         Request req;
         req.method = in.getMethod();
+        if (!isToken(req.method) || in.getVersion().rfind("HTTP/1.", 0) != 0 || in.getURI().empty() ||
+            in.getURI()[0] != '/') {
+            reject(req, out, Status(Code::kInvalidArgument, "bad-request", "The request is not valid HTTP."));
+            return;
+        }
         req.target = in.getURI();
         req.remoteIp = in.clientAddress().host().toString();
         for (const auto& [k, v] : in) {
@@ -85,6 +107,7 @@ private:
     void reject(Request& req, Poco::Net::HTTPServerResponse& out, const Status& status) {
         req.locale = negotiateLocale(req.header("accept-language"), "fr");
         auto r = problemResponse(status, req);
+        out.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
         out.setKeepAlive(false);  // the unread body would poison the connection
         send(out, r);
     }
@@ -93,21 +116,136 @@ private:
     const ServerOptions& options_;
 };
 
-class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+}  // namespace
+
+/// Live connections, so stop() can end idle keep-alive ones at once.
+class ConnectionSet {
 public:
-    Factory(Pipeline& pipeline, const ServerOptions& options) : pipeline_(pipeline), options_(options) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-        return new Handler(pipeline_, options_);
+    void add(Poco::Net::StreamSocket* s) {
+        std::lock_guard lock(mutex_);
+        live_.insert(s);
+    }
+    void remove(Poco::Net::StreamSocket* s) {
+        std::lock_guard lock(mutex_);
+        live_.erase(s);
+    }
+    void shutdownAll() {
+        std::lock_guard lock(mutex_);
+        for (auto* s : live_) {
+            try {
+                s->shutdown();
+            } catch (const Poco::Exception&) {
+            }
+        }
     }
 
 private:
+    std::mutex mutex_;
+    std::set<Poco::Net::StreamSocket*> live_;
+};
+
+namespace {
+
+/// Poco's HTTPServerConnection answers malformed requests (huge headers,
+/// garbage) with an empty 400 of its own; this loop is the same but answers
+/// them with problem+json like every other error.
+class Connection : public Poco::Net::TCPServerConnection {
+public:
+    Connection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params, Pipeline& pipeline,
+               const ServerOptions& options, ConnectionSet& live)
+        : Poco::Net::TCPServerConnection(socket), params_(std::move(params)), pipeline_(pipeline), options_(options),
+          live_(live) {}
+
+    void run() override {
+        live_.add(&socket());
+        Poco::Net::HTTPServerSession session(socket(), params_);
+        Handler handler(pipeline_, options_);
+        while (session.hasMoreRequests()) {
+            try {
+                Poco::Net::HTTPServerResponseImpl response(session);
+                Poco::Net::HTTPServerRequestImpl request(response, session, params_);
+                response.setDate(Poco::Timestamp());
+                response.setVersion(request.getVersion());
+                response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
+                response.set("Server", "Ardoise");
+                handler.handleRequest(request, response);
+                session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive());
+            } catch (const Poco::Net::NoMessageException&) {
+                break;
+            } catch (const Poco::Net::MessageException& e) {
+                reject(e.message());
+                break;
+            } catch (const Poco::Exception&) {
+                break;  // the peer went away
+            }
+        }
+        live_.remove(&socket());
+    }
+
+private:
+    void reject(const std::string& why) {
+        const bool tooLarge = why.find("too long") != std::string::npos || why.find("Too many") != std::string::npos;
+        Request req;
+        req.locale = "fr";
+        auto r = problemResponse(tooLarge ? Status(Code::kHeadersTooLarge, "headers-too-large",
+                                                   "The request headers are too large.")
+                                          : Status(Code::kInvalidArgument, "bad-request", "The request is not valid HTTP."),
+                                 req);
+        // Written to the socket directly: with no parsed request, Poco's
+        // response object would send the headers but drop the body.
+        std::string raw = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                          Poco::Net::HTTPResponse::getReasonForStatus(
+                              static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status)) +
+                          "\r\nContent-Type: " + r.contentType + "\r\nContent-Length: " +
+                          std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n" + r.body;
+        try {
+            socket().sendBytes(raw.data(), static_cast<int>(raw.size()));
+            lingeringClose();
+        } catch (const Poco::Exception&) {
+        }
+    }
+
+    /// Closing with unread input makes the kernel send a reset, which can
+    /// destroy the response before the client reads it: stop sending, then
+    /// read and drop what the client still sends, for a bounded time.
+    void lingeringClose() {
+        socket().shutdownSend();
+        socket().setReceiveTimeout(Poco::Timespan(0, 200000));
+        char buf[8192];
+        for (int total = 0; total < (1 << 20);) {
+            const int n = socket().receiveBytes(buf, sizeof buf);
+            if (n <= 0) {
+                break;
+            }
+            total += n;
+        }
+    }
+
+    Poco::Net::HTTPServerParams::Ptr params_;
     Pipeline& pipeline_;
     const ServerOptions& options_;
+    ConnectionSet& live_;
+};
+
+class Factory : public Poco::Net::TCPServerConnectionFactory {
+public:
+    Factory(Poco::Net::HTTPServerParams::Ptr params, Pipeline& pipeline, const ServerOptions& options, ConnectionSet& live)
+        : params_(std::move(params)), pipeline_(pipeline), options_(options), live_(live) {}
+    Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
+        return new Connection(socket, params_, pipeline_, options_, live_);
+    }
+
+private:
+    Poco::Net::HTTPServerParams::Ptr params_;
+    Pipeline& pipeline_;
+    const ServerOptions& options_;
+    ConnectionSet& live_;
 };
 
 }  // namespace
 
-Server::Server(Pipeline& pipeline, ServerOptions options) : pipeline_(pipeline), options_(std::move(options)) {}
+Server::Server(Pipeline& pipeline, ServerOptions options)
+    : pipeline_(pipeline), options_(std::move(options)), live_(std::make_unique<ConnectionSet>()) {}
 
 Server::~Server() { stop(); }
 
@@ -115,7 +253,7 @@ void Server::start() {
     Poco::Net::ServerSocket socket;
     socket.bind(Poco::Net::SocketAddress(options_.host, static_cast<Poco::UInt16>(options_.port)), true);
     socket.listen(std::max(64, options_.maxQueued));
-    auto* params = new Poco::Net::HTTPServerParams;
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(options_.maxThreads);
     params->setMaxQueued(options_.maxQueued);
     params->setKeepAlive(true);
@@ -123,13 +261,15 @@ void Server::start() {
     params->setKeepAliveTimeout(Poco::Timespan(options_.keepAliveTimeoutSeconds, 0));
     params->setServerName("Ardoise");
     pool_ = std::make_unique<Poco::ThreadPool>(4, options_.maxThreads, 60, 256 * 1024);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(pipeline_, options_), *pool_, socket, params);
+    server_ = std::make_unique<Poco::Net::TCPServer>(new Factory(params, pipeline_, options_, *live_), *pool_, socket,
+                                                     params);
     server_->start();
 }
 
 void Server::stop() {
     if (server_) {
-        server_->stopAll(true);
+        server_->stop();
+        live_->shutdownAll();
         server_.reset();
     }
     if (pool_) {

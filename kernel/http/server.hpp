@@ -6,7 +6,7 @@
 #include "kernel/http/pipeline.hpp"
 
 namespace Poco::Net {
-class HTTPServer;
+class TCPServer;
 }
 namespace Poco {
 class ThreadPool;
@@ -26,6 +26,8 @@ struct ServerOptions {
 };
 
 /// The Poco HTTP server in front of the pipeline.
+class ConnectionSet;
+
 class Server {
 public:
     Server(Pipeline& pipeline, ServerOptions options);
@@ -39,7 +41,8 @@ private:
     Pipeline& pipeline_;
     ServerOptions options_;
     std::unique_ptr<Poco::ThreadPool> pool_;
-    std::unique_ptr<Poco::Net::HTTPServer> server_;
+    std::unique_ptr<ConnectionSet> live_;
+    std::unique_ptr<Poco::Net::TCPServer> server_;
 };
 
 }  // namespace ardoise::kernel::http

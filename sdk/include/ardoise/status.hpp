@@ -24,6 +24,7 @@ enum class Code {
     kMethodNotAllowed,    ///< 405
     kConflict,            ///< 409
     kPayloadTooLarge,     ///< 413
+    kHeadersTooLarge,     ///< 431
     kUnsupportedMedia,    ///< 415
     kRateLimited,         ///< 429
     kFailedPrecondition,  ///< 412/409-like state errors, mapped to 409
