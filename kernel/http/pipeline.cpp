@@ -74,7 +74,10 @@ Response Pipeline::handle(Request& request) {
     }
     response.headers.emplace_back("X-Request-Id", request.requestId);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    metrics_.observeRequest(route != nullptr ? route->pattern : "unmatched", request.method, response.status,
+    // An unmatched request's method is whatever the client sent: as a label it
+    // would grow the metrics maps without bound and inject into /metrics.
+    metrics_.observeRequest(route != nullptr ? route->pattern : "unmatched",
+                            route != nullptr ? request.method : "other", response.status,
                             seconds, request.tenant ? request.tenant->slug : "");
     if (options_.accessLog) {
         log(request, response, route, seconds);

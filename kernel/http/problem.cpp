@@ -144,7 +144,10 @@ Response problemResponse(const Status& status, const Request& request) {
     if (code == 401) {
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
     }
-    r.body = body.dump();
+    // The path and some details echo the request, which may hold bytes that
+    // are not UTF-8 (GET /%FF): replace them rather than throw, since this is
+    // the function every failure ends in.
+    r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return r;
 }
 
