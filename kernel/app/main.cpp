@@ -110,7 +110,7 @@ Status validate(const json& schema, const json& input) {
     return s;
 }
 
-std::optional<ardoise::kernel::http::TenantContext> tenantContext(Application& app, const std::string& slug) {
+std::shared_ptr<const ardoise::kernel::http::TenantContext> tenantContext(Application& app, const std::string& slug) {
     return app.tenants().resolve(slug);
 }
 

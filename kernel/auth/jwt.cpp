@@ -173,6 +173,35 @@ std::string TokenSigner::mint(const AccessClaims& claims, std::int64_t now) cons
 
 Result<AccessClaims> TokenSigner::verify(const std::string& token, std::int64_t now,
                                          const std::string& expectedTenantId) const {
+    // A token that verified once has an authentic, immutable payload: only
+    // time (expiry) and the tenant it is presented to still decide.
+    auto& shard = cache_[std::hash<std::string>{}(token) % kCacheShards];
+    {
+        std::shared_lock lock(shard.mutex);
+        auto it = shard.entries.find(token);
+        if (it != shard.entries.end()) {
+            if (now >= saturatingAdd(it->second.expiresAt, skew_)) {
+                return invalid("expired");
+            }
+            if (it->second.tenantId != expectedTenantId) {
+                return invalid("wrong-tenant");
+            }
+            return it->second;
+        }
+    }
+    auto claims = verifyUncached(token, now, expectedTenantId);
+    if (claims) {
+        std::unique_lock lock(shard.mutex);
+        if (shard.entries.size() >= kCacheEntriesPerShard) {
+            shard.entries.clear();  // bounded: a flood of tokens only costs re-verification
+        }
+        shard.entries.emplace(token, *claims);
+    }
+    return claims;
+}
+
+Result<AccessClaims> TokenSigner::verifyUncached(const std::string& token, std::int64_t now,
+                                                 const std::string& expectedTenantId) const {
     if (token.size() > kMaxTokenBytes) {
         return invalid("malformed");
     }

@@ -1,4 +1,9 @@
 #pragma once
+
+#include <array>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
 // Short-lived access tokens: JWT signed with HS256 under a key ring.
 //
 // Minting goes through Poco::JWT::Signer. Verification is done here, in a
@@ -61,6 +66,17 @@ public:
     std::int64_t ttlSeconds() const { return ttl_; }
 
 private:
+    Result<AccessClaims> verifyUncached(const std::string& token, std::int64_t now,
+                                        const std::string& expectedTenantId) const;
+
+    static constexpr std::size_t kCacheShards = 16;
+    static constexpr std::size_t kCacheEntriesPerShard = 1024;
+    struct CacheShard {
+        std::shared_mutex mutex;
+        std::unordered_map<std::string, AccessClaims> entries;
+    };
+    mutable std::array<CacheShard, kCacheShards> cache_;
+
     KeyRing keys_;
     std::string issuer_;
     std::string audience_;

@@ -468,12 +468,27 @@ std::string pgConninfo(const std::string& url) {
 }
 }  // namespace
 
+namespace {
+/// Each pooled connection is used by one thread at a time, so SQLite's
+/// per-connection mutexes and its global memory statistics (a process-wide
+/// lock taken on every allocation) only add contention. Must run before the
+/// first connection opens; later calls are refused by SQLite and ignored.
+void configureSqliteOnce() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+        sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    });
+}
+}  // namespace
+
 Database::Database(const std::string& url, std::size_t poolSize) : url_(url), poolSize_(std::max<std::size_t>(1, poolSize)) {
     if (startsWith(url, "postgresql://") || startsWith(url, "postgres://") || url.find("dbname=") != std::string::npos) {
         dialect_ = Dialect::kPostgres;
         connectString_ = url.find("://") != std::string::npos ? pgConninfo(url) : url;
     } else {
         dialect_ = Dialect::kSqlite;
+        configureSqliteOnce();
         if (startsWith(url, "sqlite3:")) {
             connectString_ = url.substr(8);
         } else if (startsWith(url, "sqlite:")) {

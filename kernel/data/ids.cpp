@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <cstdint>
 #include <stdexcept>
 
 namespace ardoise::kernel::data {
@@ -24,6 +25,27 @@ std::string newId() {
     std::string id(raw.size(), '0');
     for (std::size_t i = 0; i < raw.size(); ++i) {
         id[i] = kAlphabet[raw[i] & 31U];
+    }
+    return id;
+}
+
+std::string newRequestId() {
+    thread_local std::uint64_t state = [] {
+        std::uint64_t seed = 0;
+        ensureSodium();
+        randombytes_buf(&seed, sizeof seed);
+        return seed;
+    }();
+    std::string id(20, '0');
+    for (std::size_t i = 0; i < id.size(); i += 10) {
+        // splitmix64: 64 bits give ten 5-bit characters (two draws per id).
+        std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z ^= z >> 31;
+        for (std::size_t j = 0; j < 10; ++j) {
+            id[i + j] = kAlphabet[(z >> (5 * j)) & 31U];
+        }
     }
     return id;
 }

@@ -7,6 +7,10 @@ namespace ardoise::kernel::data {
 /// cannot be guessed or enumerated across tenants.
 std::string newId();
 
+/// A request id: like newId() but from a per-thread generator seeded once
+/// from the system, so it costs no system call. Unique, not secret.
+std::string newRequestId();
+
 /// True when `id` has the shape newId() produces (guards path parameters).
 bool isWellFormedId(const std::string& id);
 

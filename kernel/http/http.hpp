@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -52,7 +53,7 @@ struct Request {
     std::string requestId;
     std::string locale = "fr";  ///< "fr" or "en": for messages
     std::map<std::string, std::string> params;  ///< path parameters
-    std::optional<TenantContext> tenant;
+    std::shared_ptr<const TenantContext> tenant;  ///< shared with the resolution cache
     std::optional<Principal> principal;
     nlohmann::json json;  ///< parsed and validated body, when the route has a schema
 

@@ -1,5 +1,6 @@
 #include "kernel/http/metrics.hpp"
 
+#include <atomic>
 #include <sstream>
 
 namespace ardoise::kernel::http {
@@ -23,9 +24,12 @@ void Metrics::observeRequest(const std::string& route, const std::string& method
                              const std::string& tenantSlug) {
     const std::string routeLabels = "route=\"" + promLabel(route) + "\",method=\"" + method + "\"";
     const std::string labels = routeLabels + ",status=\"" + std::to_string(status) + "\"";
-    std::lock_guard lock(mutex_);
-    ++requests_[labels];
-    auto& h = latency_[routeLabels];
+    static std::atomic<std::size_t> nextShard{0};
+    thread_local const std::size_t mine = nextShard++ % kShards;
+    auto& shard = shards_[mine];
+    std::lock_guard lock(shard.mutex);
+    ++shard.requests[labels];
+    auto& h = shard.latency[routeLabels];
     for (std::size_t i = 0; i < kBuckets.size(); ++i) {
         if (seconds <= kBuckets[i]) {
             ++h.counts[i];
@@ -34,7 +38,7 @@ void Metrics::observeRequest(const std::string& route, const std::string& method
     ++h.count;
     h.sum += seconds;
     if (!tenantSlug.empty()) {
-        ++tenantRequests_[tenantSlug];
+        ++shard.tenantRequests[tenantSlug];
     }
 }
 
@@ -49,6 +53,26 @@ void Metrics::addGauge(const std::string& name, const std::string& help, std::fu
 }
 
 std::string Metrics::render() const {
+    std::map<std::string, std::uint64_t> requests_;
+    std::map<std::string, Histogram> latency_;
+    std::map<std::string, std::uint64_t> tenantRequests_;
+    for (auto& shard : shards_) {
+        std::lock_guard lock(shard.mutex);
+        for (const auto& [k, n] : shard.requests) {
+            requests_[k] += n;
+        }
+        for (const auto& [k, h] : shard.latency) {
+            auto& total = latency_[k];
+            for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+                total.counts[i] += h.counts[i];
+            }
+            total.count += h.count;
+            total.sum += h.sum;
+        }
+        for (const auto& [k, n] : shard.tenantRequests) {
+            tenantRequests_[k] += n;
+        }
+    }
     std::ostringstream out;
     std::lock_guard lock(mutex_);
     out << "# HELP ardoise_http_requests_total HTTP requests by route, method and status.\n"

@@ -29,10 +29,17 @@ private:
         std::uint64_t count = 0;
         double sum = 0;
     };
-    mutable std::mutex mutex_;
-    std::map<std::string, std::uint64_t> requests_;  // labels → count
-    std::map<std::string, Histogram> latency_;       // labels → histogram
-    std::map<std::string, std::uint64_t> tenantRequests_;
+    // Request series are sharded by thread so concurrent requests rarely
+    // contend; render() merges the shards.
+    struct Shard {
+        std::mutex mutex;
+        std::map<std::string, std::uint64_t> requests;  // labels → count
+        std::map<std::string, Histogram> latency;       // labels → histogram
+        std::map<std::string, std::uint64_t> tenantRequests;
+    };
+    static constexpr std::size_t kShards = 16;
+    mutable std::array<Shard, kShards> shards_;
+    mutable std::mutex mutex_;  // counters_ and gauges_
     std::map<std::pair<std::string, std::string>, double> counters_;
     std::map<std::string, std::pair<std::string, std::function<double()>>> gauges_;
 };

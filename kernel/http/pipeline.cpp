@@ -52,7 +52,7 @@ bool isValidSlug(const std::string& s) {
 Response Pipeline::handle(Request& request) {
     const auto start = std::chrono::steady_clock::now();
     std::string given = request.header("x-request-id");
-    request.requestId = isValidRequestId(given) ? given : data::newId();
+    request.requestId = isValidRequestId(given) ? given : data::newRequestId();
     request.locale = negotiateLocale(request.header("accept-language"), "");
 
     const Route* route = nullptr;
@@ -140,7 +140,7 @@ Status Pipeline::resolveTenant(Request& request) {
         return {Code::kInvalidArgument, "tenant-required",
                 "Name the school with the X-Tenant header or its own host name."};
     }
-    auto tenant = isValidSlug(slug) ? tenants_(slug) : std::nullopt;
+    auto tenant = isValidSlug(slug) ? tenants_(slug) : nullptr;
     if (!tenant) {
         return Status(Code::kNotFound, "tenant-not-found", "No school answers at this address.");
     }

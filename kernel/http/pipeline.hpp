@@ -24,7 +24,7 @@ struct PipelineOptions {
 };
 
 /// Finds an active-or-suspended tenant by slug (nullopt when unknown or deleted).
-using TenantResolver = std::function<std::optional<TenantContext>(const std::string& slug)>;
+using TenantResolver = std::function<std::shared_ptr<const TenantContext>(const std::string& slug)>;
 /// Checks a bearer token. `tenant` is null on platform routes.
 using Authenticator = std::function<Result<Principal>(const std::string& token, const TenantContext* tenant)>;
 

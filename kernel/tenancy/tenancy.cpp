@@ -330,28 +330,28 @@ Result<std::string> TenantService::remove(const std::string& idOrSlug) {
     return path.string();
 }
 
-std::optional<http::TenantContext> TenantService::resolve(const std::string& slug) {
+std::shared_ptr<const http::TenantContext> TenantService::resolve(const std::string& slug) {
     const auto now = std::chrono::steady_clock::now();
     {
-        std::lock_guard lock(cacheMutex_);
+        std::shared_lock lock(cacheMutex_);
         auto it = cache_.find(slug);
         if (it != cache_.end() && now - it->second.at < kCacheTtl) {
             return it->second.tenant;
         }
     }
-    std::optional<http::TenantContext> ctx;
+    std::shared_ptr<const http::TenantContext> ctx;
     {
         auto lease = db_.acquire();
         auto row = lease->queryOne(
             "SELECT id, slug, name, status, locale, timezone, currency FROM tenants WHERE slug = ? AND status <> 'deleted'",
             {slug});
         if (row) {
-            ctx = http::TenantContext{row->text("id"),     row->text("slug"),     row->text("name"),
-                                      row->text("status"), row->text("locale"),   row->text("timezone"),
-                                      row->text("currency")};
+            ctx = std::make_shared<const http::TenantContext>(http::TenantContext{
+                row->text("id"), row->text("slug"), row->text("name"), row->text("status"), row->text("locale"),
+                row->text("timezone"), row->text("currency")});
         }
     }
-    std::lock_guard lock(cacheMutex_);
+    std::unique_lock lock(cacheMutex_);
     if (cache_.size() > 10000) {
         cache_.clear();
     }
@@ -360,7 +360,7 @@ std::optional<http::TenantContext> TenantService::resolve(const std::string& slu
 }
 
 void TenantService::invalidate(const std::string& slug) {
-    std::lock_guard lock(cacheMutex_);
+    std::unique_lock lock(cacheMutex_);
     cache_.erase(slug);
 }
 

@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 
@@ -46,7 +48,7 @@ public:
     Result<std::string> remove(const std::string& idOrSlug);
 
     /// For the pipeline: an active or suspended tenant, cached for a short TTL.
-    std::optional<http::TenantContext> resolve(const std::string& slug);
+    std::shared_ptr<const http::TenantContext> resolve(const std::string& slug);
 
 private:
     void invalidate(const std::string& slug);
@@ -54,9 +56,9 @@ private:
 
     data::Database& db_;
     std::string dataDir_;
-    std::mutex cacheMutex_;
+    std::shared_mutex cacheMutex_;
     struct Cached {
-        std::optional<http::TenantContext> tenant;
+        std::shared_ptr<const http::TenantContext> tenant;
         std::chrono::steady_clock::time_point at;
     };
     std::map<std::string, Cached> cache_;
