@@ -314,7 +314,7 @@ Result<http::Principal> AuthService::authenticate(const std::string& token, cons
         p.email = op->text("email");
         p.name = op->text("name");
         p.sessionId = claims->sessionId;
-        p.permissions = {kPlatformManage};
+        p.permissions = std::make_shared<const std::set<std::string>>(std::set<std::string>{kPlatformManage});
         return p;
     }
     auto claims = userTokens_.verify(token, now, tenant->id);
@@ -336,8 +336,9 @@ Result<http::Principal> AuthService::authenticate(const std::string& token, cons
     p.name = row->text("name");
     p.locale = row->text("locale");
     p.sessionId = claims->sessionId;
-    p.roles = splitRoles(row->text("roles"));  // current roles, not the token's copy
-    p.permissions = permissionsOf(p.roles);
+    const auto& roles = roleSet(row->text("roles"));  // current roles, not the token's copy
+    p.roles = roles.roles;
+    p.permissions = roles.permissions;
     p.totpEnabled = row->integer("totp_enabled") != 0;
     return p;
 }

@@ -2,6 +2,7 @@
 #include "kernel/app/application.hpp"
 #include "kernel/auth/audit.hpp"
 #include "kernel/auth/permissions.hpp"
+#include "kernel/http/json_writer.hpp"
 
 namespace ardoise::kernel::app {
 
@@ -112,22 +113,27 @@ void registerAuthRoutes(http::Router& router, auth::AuthService& auth) {
                 .summary = "The signed-in user and their school", .tag = "auth",
                 .responseSchema = {{"type", "object"}},
                 .handler = [](Request& r) -> Result<Response> {
+                    // On every page load: written directly, without a JSON tree.
                     const auto& p = *r.principal;
                     const auto& t = *r.tenant;
-                    json perms(p.permissions);
-                    return Response::json(200, {{"id", p.id},
-                                                {"email", p.email},
-                                                {"name", p.name},
-                                                {"roles", p.roles},
-                                                {"permissions", perms},
-                                                {"totp_enabled", p.totpEnabled},
-                                                {"locale", r.locale},
-                                                {"tenant",
-                                                 {{"id", t.id},
-                                                  {"slug", t.slug},
-                                                  {"name", t.name},
-                                                  {"timezone", t.timezone},
-                                                  {"currency", t.currency}}}});
+                    http::JsonWriter w;
+                    w.beginObject()
+                        .key("id").value(p.id)
+                        .key("email").value(p.email)
+                        .key("name").value(p.name)
+                        .key("roles").stringArray(p.roles)
+                        .key("permissions").stringArray(*p.permissions)
+                        .key("totp_enabled").value(p.totpEnabled)
+                        .key("locale").value(r.locale)
+                        .key("tenant").beginObject()
+                            .key("id").value(t.id)
+                            .key("slug").value(t.slug)
+                            .key("name").value(t.name)
+                            .key("timezone").value(t.timezone)
+                            .key("currency").value(t.currency)
+                        .endObject()
+                    .endObject();
+                    return Response{200, "application/json", w.take(), {}};
                 }});
     router.add({.method = "GET", .pattern = "/api/v1/users", .access = Access::kTenantUser,
                 .permission = "users.read", .summary = "List users (?limit, ?cursor, ?role, ?status)",

@@ -1,6 +1,9 @@
 #include "kernel/auth/permissions.hpp"
 
 #include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <sstream>
 
 namespace ardoise::kernel::auth {
 namespace {
@@ -29,6 +32,34 @@ std::set<std::string> permissionsOf(const std::vector<std::string>& roles) {
         }
     }
     return out;
+}
+
+const RoleSet& roleSet(const std::string& storedRoles) {
+    static std::shared_mutex mutex;
+    static std::map<std::string, std::unique_ptr<RoleSet>> cache;
+    {
+        std::shared_lock lock(mutex);
+        auto it = cache.find(storedRoles);
+        if (it != cache.end()) {
+            return *it->second;
+        }
+    }
+    auto set = std::make_unique<RoleSet>();
+    std::stringstream ss(storedRoles);
+    for (std::string role; std::getline(ss, role, ',');) {
+        if (!role.empty()) {
+            set->roles.push_back(role);
+        }
+    }
+    set->permissions = std::make_shared<const std::set<std::string>>(permissionsOf(set->roles));
+    std::unique_lock lock(mutex);
+    // Role lists are a handful of combinations; entries are never removed, so
+    // references stay valid.
+    auto& slot = cache[storedRoles];
+    if (!slot) {
+        slot = std::move(set);
+    }
+    return *slot;
 }
 
 }  // namespace ardoise::kernel::auth

@@ -1,4 +1,5 @@
 #pragma once
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -9,6 +10,14 @@ namespace ardoise::kernel::auth {
 const std::vector<std::string>& knownRoles();
 /// The union of the permissions of `roles`; unknown roles grant nothing.
 std::set<std::string> permissionsOf(const std::vector<std::string>& roles);
+
+/// Roles and permissions of a stored role list ("admin,teacher"), computed
+/// once per distinct list and shared (looked up on every request).
+struct RoleSet {
+    std::vector<std::string> roles;
+    std::shared_ptr<const std::set<std::string>> permissions;
+};
+const RoleSet& roleSet(const std::string& storedRoles);
 
 /// Operator permission for platform routes.
 inline const std::string kPlatformManage = "platform.manage";

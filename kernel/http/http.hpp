@@ -37,9 +37,10 @@ struct Principal {
     std::string locale;
     std::string sessionId;
     std::vector<std::string> roles;
-    std::set<std::string> permissions;
+    /// Shared between principals with the same roles.
+    std::shared_ptr<const std::set<std::string>> permissions = std::make_shared<const std::set<std::string>>();
     bool totpEnabled = false;
-    bool can(const std::string& permission) const { return permissions.count(permission) != 0; }
+    bool can(const std::string& permission) const { return permissions->count(permission) != 0; }
 };
 
 struct Request {
