@@ -78,24 +78,29 @@ private:
     /// come from the database or from validated input).
     void quote(std::string_view s) {
         out_ += '"';
-        for (char c : s) {
+        std::size_t run = 0;  // start of the pending run of plain bytes
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            const auto c = static_cast<unsigned char>(s[i]);
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                continue;
+            }
+            out_.append(s.data() + run, i - run);
+            run = i + 1;
             switch (c) {
                 case '"': out_ += "\\\""; break;
                 case '\\': out_ += "\\\\"; break;
                 case '\n': out_ += "\\n"; break;
                 case '\r': out_ += "\\r"; break;
                 case '\t': out_ += "\\t"; break;
-                default:
-                    if (static_cast<unsigned char>(c) < 0x20) {
-                        static const char* kHex = "0123456789abcdef";
-                        out_ += "\\u00";
-                        out_ += kHex[(c >> 4) & 0xF];
-                        out_ += kHex[c & 0xF];
-                    } else {
-                        out_ += c;
-                    }
+                default: {
+                    static const char* kHex = "0123456789abcdef";
+                    out_ += "\\u00";
+                    out_ += kHex[c >> 4];
+                    out_ += kHex[c & 0xF];
+                }
             }
         }
+        out_.append(s.data() + run, s.size() - run);
         out_ += '"';
     }
 
