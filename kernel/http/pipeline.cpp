@@ -144,14 +144,13 @@ Status Pipeline::resolveTenant(Request& request) {
     if (!tenant) {
         return Status(Code::kNotFound, "tenant-not-found", "No school answers at this address.");
     }
-    if (tenant->status == "suspended") {
-        request.tenant = std::move(tenant);
-        return Status(Code::kPermissionDenied, "tenant-suspended", "This school's account is suspended.");
-    }
-    if (request.header("accept-language").empty() || negotiateLocale(request.header("accept-language"), "").empty()) {
+    if (negotiateLocale(request.header("accept-language"), "").empty()) {
         request.locale = tenant->locale;
     }
     request.tenant = std::move(tenant);
+    if (request.tenant->status == "suspended") {
+        return Status(Code::kPermissionDenied, "tenant-suspended", "This school's account is suspended.");
+    }
     return Status::ok();
 }
 
