@@ -3,6 +3,7 @@
 # Usage: deploy/run.sh   (ARDOISE_LISTEN=127.0.0.1:8080 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CCACHE_BASEDIR="$(pwd)" CCACHE_NOHASHDIR=1
 
 deploy/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DARDOISE_TESTS=OFF -DARDOISE_BENCH=OFF >/dev/null

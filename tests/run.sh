@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# Cache hits across clones in different folders.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 
 deploy/install-deps.sh --test
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
