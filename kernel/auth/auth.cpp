@@ -186,7 +186,10 @@ Result<json> AuthService::login(const http::TenantContext& tenant, const json& b
     auto user = db.queryOne("SELECT * FROM users WHERE tenant_id = @tenant AND email = ?", {email});
     const auto now = data::nowSeconds();
     if (!user || user->text("status") != "active" || user->isNull("password_hash")) {
-        hasher_.verifyDummy(password);  // same cost as a real check: no timing oracle
+        // Same cost as a real check (no timing oracle), through the same bounded pool.
+        if (auto s = hasher_.verifyDummyBounded(password); !s.isOk()) {
+            return s;
+        }
         recordAudit(db, {"", "login.failed", email, origin.ip, origin.requestId, {{"reason", "unknown-or-inactive"}}});
         return invalidCredentials();
     }
@@ -696,7 +699,9 @@ Result<json> AuthService::operatorLogin(const json& body, const Origin& origin) 
     auto op = lease->queryOne("SELECT * FROM operators WHERE email = ?", {email});
     const auto now = data::nowSeconds();
     if (!op) {
-        hasher_.verifyDummy(password);
+        if (auto s = hasher_.verifyDummyBounded(password); !s.isOk()) {
+            return s;
+        }
         return invalidCredentials();
     }
     if (op->integer("locked_until") > now) {
