@@ -59,7 +59,9 @@ public:
     /// RS256), "missing-kid", "unknown-kid", "bad-signature", "expired",
     /// "not-yet-valid" (nbf or iat after now + skew), "wrong-issuer",
     /// "wrong-audience", "missing-claim" (sub, sid, tid or exp), "wrong-tenant".
-    /// The signature is checked before any claim is read.
+    /// The signature is checked before any claim is read. Tokens that verified
+    /// are remembered (bounded): a later call only re-checks expiry and tenant.
+    /// Thread-safe.
     Result<AccessClaims> verify(const std::string& token, std::int64_t now,
                                 const std::string& expectedTenantId) const;
 
