@@ -302,3 +302,20 @@ TEST_CASE("A key ring that is empty, has short secrets or duplicate ids is a con
     CHECK_THROWS_AS(TokenSigner({{"k", kCurrent}, {"k", kPrevious}}, kIssuer, kAudience), std::invalid_argument);
     CHECK_THROWS_AS(TokenSigner({{"k", kCurrent}}, "", kAudience), std::invalid_argument);
 }
+
+TEST_CASE("A token verified once still expires and still belongs to one tenant", "[auth][jwt]") {
+    const TokenSigner signer = makeSigner();
+    const std::string token = signer.mint(sampleClaims(), kNow);
+    REQUIRE(signer.verify(token, kNow, "tenant-a"));      // now cached
+    REQUIRE(signer.verify(token, kNow + 60, "tenant-a"));  // served from the cache
+    auto other = signer.verify(token, kNow + 60, "tenant-b");
+    REQUIRE_FALSE(other);
+    CHECK(other.status().message() == "wrong-tenant");
+    auto late = signer.verify(token, kNow + 900 + 31, "tenant-a");
+    REQUIRE_FALSE(late);
+    CHECK(late.status().message() == "expired");
+    // A tampered copy is not a cache hit: it is verified, and refused.
+    std::string tampered = token;
+    tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+    CHECK_FALSE(signer.verify(tampered, kNow, "tenant-a"));
+}
