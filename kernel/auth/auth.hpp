@@ -103,6 +103,15 @@ private:
     Status sendUserTokenEmail(tenancy::TenantDb& db, const http::TenantContext& tenant, const data::Row& user,
                               const std::string& kind);
     void revokeSessions(tenancy::TenantDb& db, const std::string& userId, const std::string& reason);
+    struct RedeemedToken {
+        std::string tokenId;
+        std::string userId;
+        std::string passwordHash;
+    };
+    /// Finds an unused, unexpired emailed token of `kind` and hashes the new
+    /// password it comes with (after the policy check).
+    Result<RedeemedToken> checkUserToken(tenancy::TenantDb& db, const std::string& kind, const nlohmann::json& body,
+                                         const std::string& invalidMessage);
 
     data::Database& db_;
     PasswordHasher& hasher_;

@@ -79,7 +79,7 @@ void secureTenantTables(Connection& c, const std::string& appRole) {
         "AND col.column_name = 'tenant_id' AND t.table_name NOT LIKE 'platform\\_%'");
     for (const auto& t : tables) {
         const std::string name = t.text("name");
-        c.execScript("ALTER TABLE " + name + " ENABLE ROW LEVEL SECURITY; ALTER TABLE " + name +
+        c.execScript("SET LOCAL client_min_messages = warning; ALTER TABLE " + name + " ENABLE ROW LEVEL SECURITY; ALTER TABLE " + name +
                      " FORCE ROW LEVEL SECURITY; DROP POLICY IF EXISTS tenant_isolation ON " + name +
                      "; CREATE POLICY tenant_isolation ON " + name +
                      " USING (tenant_id = current_setting('ardoise.tenant_id', true))"

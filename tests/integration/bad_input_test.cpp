@@ -6,28 +6,12 @@
 #include <Poco/Net/StreamSocket.h>
 
 #include "kernel/data/ids.hpp"
-#include "kernel/tenancy/tenancy.hpp"
 #include "support/test_env.hpp"
 
 using ardoise::test::TestServer;
 using nlohmann::json;
 
 namespace {
-
-long long totalRows(TestServer& s) {
-    long long n = 0;
-    std::vector<std::string> tables;
-    {
-        auto lease = s.app().database().acquire();
-        tables = ardoise::kernel::tenancy::tenantTables(*lease);
-    }
-    tables.emplace_back("tenants");
-    tables.emplace_back("platform_mail_outbox");
-    for (const auto& t : tables) {
-        n += s.countRows(t);
-    }
-    return n;
-}
 
 void requireProblem(const ardoise::test::HttpResult& r, int status, const std::string& type = "") {
     INFO(r.body);
@@ -76,7 +60,7 @@ TEST_CASE("Malformed, mistyped, incomplete and unknown bodies are refused and wr
     s.createTenant("ecole-a");
     const std::string admin = s.login("ecole-a", "admin@ecole-a.test");
     const std::string ops = s.operatorToken();
-    const auto before = totalRows(s);
+    const auto before = s.rowCounts();
     const std::map<std::string, std::string> h = {{"Authorization", "Bearer " + admin}, {"X-Tenant", "ecole-a"},
                                                   {"Content-Type", "application/json"}};
     auto post = [&](const std::string& body) {
@@ -111,7 +95,7 @@ TEST_CASE("Malformed, mistyped, incomplete and unknown bodies are refused and wr
     auto badZone = s.request("POST", "/api/v1/platform/tenants", {{"slug", "ecole-z"}, {"name", "X"}, {"timezone", "Mars/Olympus"}},
                              {{"Authorization", "Bearer " + ops}});
     requireProblem(badZone, 422, "validation");
-    CHECK(totalRows(s) == before);
+    CHECK(s.rowCounts() == before);
 }
 
 TEST_CASE("Oversized bodies, traversal in ids, bad queries and unknown routes get 4xx problems", "[bad-input][api]") {
@@ -120,7 +104,7 @@ TEST_CASE("Oversized bodies, traversal in ids, bad queries and unknown routes ge
     s.start();
     s.createTenant("ecole-a");
     const std::string admin = s.login("ecole-a", "admin@ecole-a.test");
-    const auto before = totalRows(s);
+    const auto before = s.rowCounts();
     std::map<std::string, std::string> h = {{"Authorization", "Bearer " + admin}, {"X-Tenant", "ecole-a"},
                                             {"Content-Type", "application/json"}};
     auto big = ardoise::test::httpRequest(s.port(), "POST", "/api/v1/users",
@@ -138,7 +122,7 @@ TEST_CASE("Oversized bodies, traversal in ids, bad queries and unknown routes ge
     requireProblem(ardoise::test::httpRequest(s.port(), "GET", "/api/v1/nothing-here", "", h), 404, "not-found");
     auto wrongMethod = ardoise::test::httpRequest(s.port(), "PUT", "/api/v1/me", "", h);
     requireProblem(wrongMethod, 405, "method-not-allowed");
-    CHECK(totalRows(s) == before);
+    CHECK(s.rowCounts() == before);
 }
 
 TEST_CASE("Huge headers and garbage on the socket get a 4xx, and the server keeps serving", "[bad-input][api]") {

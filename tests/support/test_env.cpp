@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "kernel/data/ids.hpp"
+#include "kernel/tenancy/tenancy.hpp"
 
 namespace ardoise::test {
 namespace fs = std::filesystem;
@@ -222,6 +223,21 @@ long long TestServer::countRows(const std::string& table) {
         return super.acquire()->queryOne("SELECT count(*) AS n FROM " + table)->integer("n");
     }
     return lease->queryOne("SELECT count(*) AS n FROM " + table)->integer("n");
+}
+
+std::map<std::string, long long> TestServer::rowCounts() {
+    std::vector<std::string> tables;
+    {
+        auto lease = app_->database().acquire();
+        tables = kernel::tenancy::tenantTables(*lease);
+    }
+    tables.emplace_back("tenants");
+    tables.emplace_back("platform_mail_outbox");
+    std::map<std::string, long long> out;
+    for (const auto& t : tables) {
+        out[t] = countRows(t);
+    }
+    return out;
 }
 
 }  // namespace ardoise::test

@@ -81,6 +81,9 @@ public:
 
     /// Counts rows of a table over every tenant, through the admin connection.
     long long countRows(const std::string& table);
+    /// Row counts of every tenant table, tenants and the mail outbox: equal
+    /// before and after a request means it wrote nothing.
+    std::map<std::string, long long> rowCounts();
 
 private:
     std::unique_ptr<TestDatabase> db_;
