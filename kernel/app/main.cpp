@@ -27,6 +27,7 @@ Commands:
   migrate                       apply pending database migrations
   operator create --email E --name N [--password P]
   tenant create --slug S --name N [--locale fr|en] [--timezone TZ] [--currency XOF]
+  tenant update SLUG [--name N] [--locale fr|en] [--timezone TZ] [--currency XOF]
   tenant list | show SLUG | suspend SLUG | resume SLUG | delete SLUG
   tenant apply DIR              create or update a tenant from DIR/tenant.json and DIR/users.json
   user create --tenant S --email E --name N --roles admin[,teacher] [--password P]
@@ -223,6 +224,17 @@ int tenantCommand(Application& app, const Args& a) {
     ardoise::Result<json> r = Status();
     if (verb == "show") {
         r = tenants.get(target);
+    } else if (verb == "update") {
+        json patch = json::object();
+        for (const auto& key : {"name", "locale", "timezone", "currency"}) {
+            if (a.options.count(key) != 0) {
+                patch[key] = a.options.at(key);
+            }
+        }
+        if (auto s = validate(ardoise::kernel::tenancy::TenantService::updateSchema(), patch); !s.isOk()) {
+            return fail(s);
+        }
+        r = tenants.update(target, patch);
     } else if (verb == "suspend") {
         r = tenants.setStatus(target, "suspended");
     } else if (verb == "resume") {

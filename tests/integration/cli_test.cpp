@@ -106,6 +106,10 @@ TEST_CASE("The CLI manages operators, tenants and users, with clear errors", "[c
     CHECK(json::parse(runCli(dir.path(), "tenant suspend college-a").output)["status"] == "suspended");
     CHECK(json::parse(runCli(dir.path(), "tenant resume college-a").output)["status"] == "active");
     CHECK(json::parse(runCli(dir.path(), "tenant show college-a").output)["name"] == "Collège A");
+    auto updated = runCli(dir.path(), "tenant update college-a --locale en --currency XAF");
+    REQUIRE(updated.exitCode == 0);
+    CHECK(json::parse(updated.output)["currency"] == "XAF");
+    CHECK(runCli(dir.path(), "tenant update college-a --locale de").exitCode != 0);
     auto user = runCli(dir.path(), "user create --tenant college-a --email dir@college-a.test --name Directrice --roles admin");
     REQUIRE(user.exitCode == 0);
     CHECK(json::parse(user.output)["status"] == "active");

@@ -8,7 +8,6 @@
 
 #include "kernel/auth/jwt.hpp"
 #include "kernel/data/ids.hpp"
-#include "kernel/tenancy/tenancy.hpp"
 #include "support/test_env.hpp"
 
 using ardoise::kernel::http::Access;
