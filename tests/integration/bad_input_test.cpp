@@ -99,7 +99,8 @@ TEST_CASE("Malformed, mistyped, incomplete and unknown bodies are refused and wr
 }
 
 TEST_CASE("Oversized bodies, traversal in ids, bad queries and unknown routes get 4xx problems", "[bad-input][api]") {
-    TestServer s("sqlite", false);
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    TestServer s(backend, false);
     s.config().maxBodyBytes = 4096;
     s.start();
     s.createTenant("ecole-a");

@@ -118,7 +118,8 @@ TEST_CASE("Credentials of tenant B do not sign in on tenant A", "[isolation][api
 }
 
 TEST_CASE("Unknown, malformed and suspended tenants get clear problems", "[isolation][api]") {
-    TestServer s("sqlite");
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    TestServer s(backend);
     s.createTenant("ecole-a");
     auto token = s.login("ecole-a", "admin@ecole-a.test");
     CHECK(s.request("GET", "/api/v1/me", nullptr, {{"Authorization", "Bearer " + token}}).json()["type"] ==
