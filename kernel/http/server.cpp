@@ -13,6 +13,7 @@
 #include <Poco/URI.h>
 
 #include <algorithm>
+#include <chrono>
 #include <istream>
 #include <mutex>
 #include <set>
@@ -55,13 +56,15 @@ class Handler {
 public:
     Handler(Pipeline& pipeline, const ServerOptions& options) : pipeline_(pipeline), options_(options) {}
 
-    void handleRequest(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) {
+    /// False when the request was refused before its body was read (the
+    /// connection must then close).
+    bool handleRequest(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) {
         Request req;
         req.method = in.getMethod();
         if (!isToken(req.method) || in.getVersion().rfind("HTTP/1.", 0) != 0 || in.getURI().empty() ||
             in.getURI()[0] != '/') {
             reject(req, out, Status(Code::kInvalidArgument, "bad-request", "The request is not valid HTTP."));
-            return;
+            return false;
         }
         req.target = in.getURI();
         req.remoteIp = in.clientAddress().host().toString();
@@ -79,24 +82,29 @@ public:
         } catch (const Poco::Exception&) {
             req.path = req.target.substr(0, req.target.find('?'));
             reject(req, out, Status(Code::kInvalidArgument, "bad-request", "The request address is malformed."));
-            return;
+            return false;
         }
         const auto declared = in.getContentLength64();
         if (declared > static_cast<std::int64_t>(options_.maxBodyBytes)) {
             reject(req, out, tooLarge());
-            return;
+            return false;
         }
         if (declared > 0 || in.getChunkedTransferEncoding()) {
-            req.body.resize(options_.maxBodyBytes + 1);
+            // Read what was declared, or chunks up to one byte past the limit.
             auto& stream = in.stream();
-            stream.read(req.body.data(), static_cast<std::streamsize>(req.body.size()));
-            req.body.resize(static_cast<std::size_t>(stream.gcount()));
+            const std::size_t limit = declared > 0 ? static_cast<std::size_t>(declared) : options_.maxBodyBytes + 1;
+            char buf[16384];
+            while (req.body.size() < limit && stream) {
+                stream.read(buf, static_cast<std::streamsize>(std::min(sizeof buf, limit - req.body.size())));
+                req.body.append(buf, static_cast<std::size_t>(stream.gcount()));
+            }
             if (req.body.size() > options_.maxBodyBytes) {
                 reject(req, out, tooLarge());
-                return;
+                return false;
             }
         }
         send(out, pipeline_.handle(req));
+        return true;
     }
 
 private:
@@ -160,7 +168,8 @@ public:
         live_.add(&socket());
         Poco::Net::HTTPServerSession session(socket(), params_);
         Handler handler(pipeline_, options_);
-        while (session.hasMoreRequests()) {
+        bool refused = false;
+        while (!refused && session.hasMoreRequests()) {
             try {
                 Poco::Net::HTTPServerResponseImpl response(session);
                 Poco::Net::HTTPServerRequestImpl request(response, session, params_);
@@ -168,7 +177,7 @@ public:
                 response.setVersion(request.getVersion());
                 response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
                 response.set("Server", "Ardoise");
-                handler.handleRequest(request, response);
+                refused = !handler.handleRequest(request, response);
                 session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive());
             } catch (const Poco::Net::NoMessageException&) {
                 break;
@@ -177,6 +186,13 @@ public:
                 break;
             } catch (const Poco::Exception&) {
                 break;  // the peer went away
+            }
+        }
+        if (refused) {
+            // After the response objects are gone, so their output is flushed.
+            try {
+                lingeringClose();
+            } catch (const Poco::Exception&) {
             }
         }
         live_.remove(&socket());
@@ -211,13 +227,9 @@ private:
     void lingeringClose() {
         socket().shutdownSend();
         socket().setReceiveTimeout(Poco::Timespan(0, 200000));
-        char buf[8192];
-        for (int total = 0; total < (1 << 20);) {
-            const int n = socket().receiveBytes(buf, sizeof buf);
-            if (n <= 0) {
-                break;
-            }
-            total += n;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        char buf[16384];
+        while (std::chrono::steady_clock::now() < deadline && socket().receiveBytes(buf, sizeof buf) > 0) {
         }
     }
 
