@@ -40,6 +40,23 @@ TEST_CASE("The demo-style login returns tokens and GET /me answers the user and 
     CHECK(!me.header("x-request-id").empty());
 }
 
+TEST_CASE("An access token issued by the server verifies with jose and names the user, tenant and session",
+          "[auth][api][tokens]") {
+    TestServer s("sqlite");
+    const std::string tenantId = s.createTenant("lycee-a");
+    const std::string token = s.login("lycee-a", "admin@lycee-a.test");
+    auto run = ardoise::test::node("jwt_verify.mjs", {token, std::string(48, 'k'), "ardoise", "ardoise-api"});
+    INFO(run.output);
+    REQUIRE(run.exitCode == 0);
+    const auto payload = json::parse(run.output);
+    CHECK(payload["tid"] == tenantId);
+    CHECK(payload["roles"] == json({"admin"}));
+    CHECK(payload["exp"].get<long long>() - payload["iat"].get<long long>() == 900);
+    CHECK(payload["sid"].get<std::string>().size() == 20);
+    // And jose refuses it under another key.
+    CHECK(ardoise::test::node("jwt_verify.mjs", {token, std::string(48, 'x'), "ardoise", "ardoise-api"}).exitCode != 0);
+}
+
 TEST_CASE("A wrong password is refused in the caller's language and audited", "[auth][api]") {
     auto backend = GENERATE(from_range(ardoise::test::backends()));
     TestServer s(backend);
