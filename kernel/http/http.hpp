@@ -29,6 +29,11 @@ struct TenantContext {
 };
 
 struct Principal {
+    static const std::shared_ptr<const std::set<std::string>>& noPermissions() {
+        static const auto none = std::make_shared<const std::set<std::string>>();
+        return none;
+    }
+
     enum class Kind { kUser, kOperator };
     Kind kind = Kind::kUser;
     std::string id;
@@ -37,8 +42,8 @@ struct Principal {
     std::string locale;
     std::string sessionId;
     std::vector<std::string> roles;
-    /// Shared between principals with the same roles.
-    std::shared_ptr<const std::set<std::string>> permissions = std::make_shared<const std::set<std::string>>();
+    /// Shared between principals with the same roles; never null.
+    std::shared_ptr<const std::set<std::string>> permissions = noPermissions();
     bool totpEnabled = false;
     bool can(const std::string& permission) const { return permissions->count(permission) != 0; }
 };
