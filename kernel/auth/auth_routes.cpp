@@ -15,13 +15,6 @@ namespace {
 
 auth::Origin origin(const Request& r) { return {r.remoteIp, r.requestId}; }
 
-Result<Response> jsonOr(const Result<json>& r, int status = 200) {
-    if (!r) {
-        return r.status();
-    }
-    return Response::json(status, *r);
-}
-
 json objectSchema(std::initializer_list<std::string> required, json properties) {
     return {{"type", "object"}, {"additionalProperties", false}, {"required", required}, {"properties", properties}};
 }
@@ -42,13 +35,13 @@ void registerAuthRoutes(http::Router& router, auth::AuthService& auth) {
                 .summary = "Sign in with email and password (and a TOTP or recovery code when 2FA is on)",
                 .tag = "auth", .requestSchema = S::loginSchema(), .responseSchema = S::tokenPairSchema(),
                 .authRateLimited = true,
-                .handler = [&auth](Request& r) { return jsonOr(auth.login(*r.tenant, r.json, origin(r))); }});
+                .handler = [&auth](Request& r) { return http::jsonResponse(auth.login(*r.tenant, r.json, origin(r))); }});
     router.add({.method = "POST", .pattern = "/api/v1/auth/refresh", .access = Access::kTenantPublic,
                 .summary = "Exchange a refresh token for new tokens (rotation; reuse revokes the session)",
                 .tag = "auth", .requestSchema = S::refreshSchema(), .responseSchema = S::tokenPairSchema(),
                 .authRateLimited = true,
                 .handler = [&auth](Request& r) {
-                    return jsonOr(auth.refresh(*r.tenant, r.json["refresh_token"].get<std::string>(), origin(r)));
+                    return http::jsonResponse(auth.refresh(*r.tenant, r.json["refresh_token"].get<std::string>(), origin(r)));
                 }});
     router.add({.method = "POST", .pattern = "/api/v1/auth/logout", .access = Access::kTenantUser,
                 .summary = "End this session (its access and refresh tokens stop working at once)", .tag = "auth",
@@ -66,7 +59,7 @@ void registerAuthRoutes(http::Router& router, auth::AuthService& auth) {
                                                {"password", kPassword},
                                                {"name", {{"type", "string"}, {"minLength", 1}, {"maxLength", 120}}}}),
                 .responseSchema = S::userSchema(), .authRateLimited = true,
-                .handler = [&auth](Request& r) { return jsonOr(auth.acceptInvite(*r.tenant, r.json, origin(r))); }});
+                .handler = [&auth](Request& r) { return http::jsonResponse(auth.acceptInvite(*r.tenant, r.json, origin(r))); }});
     router.add({.method = "POST", .pattern = "/api/v1/auth/password-reset", .access = Access::kTenantPublic,
                 .summary = "Ask for a password reset link (same answer whether the account exists or not)",
                 .tag = "auth",
@@ -90,14 +83,14 @@ void registerAuthRoutes(http::Router& router, auth::AuthService& auth) {
                 .summary = "Start TOTP enrolment: a secret and an otpauth:// URI", .tag = "auth",
                 .responseSchema = {{"type", "object"},
                                    {"properties", {{"secret", {{"type", "string"}}}, {"otpauth_uri", {{"type", "string"}}}}}},
-                .handler = [&auth](Request& r) { return jsonOr(auth.enrollTotp(*r.tenant, *r.principal)); }});
+                .handler = [&auth](Request& r) { return http::jsonResponse(auth.enrollTotp(*r.tenant, *r.principal)); }});
     router.add({.method = "POST", .pattern = "/api/v1/auth/totp/confirm", .access = Access::kTenantUser,
                 .summary = "Confirm TOTP with a first code; returns single-use recovery codes", .tag = "auth",
                 .requestSchema = objectSchema({"code"}, {{"code", {{"type", "string"}, {"pattern", "^[0-9]{6}$"}}}}),
                 .responseSchema = {{"type", "object"},
                                    {"properties", {{"recovery_codes", {{"type", "array"}, {"items", {{"type", "string"}}}}}}}},
                 .handler = [&auth](Request& r) {
-                    return jsonOr(auth.confirmTotp(*r.tenant, *r.principal, r.json["code"].get<std::string>(), origin(r)));
+                    return http::jsonResponse(auth.confirmTotp(*r.tenant, *r.principal, r.json["code"].get<std::string>(), origin(r)));
                 }});
     router.add({.method = "POST", .pattern = "/api/v1/auth/totp/disable", .access = Access::kTenantUser,
                 .summary = "Turn TOTP off (needs the password)", .tag = "auth",
@@ -162,17 +155,17 @@ void registerAuthRoutes(http::Router& router, auth::AuthService& auth) {
                 .tag = "users", .requestSchema = S::userCreateSchema(), .responseSchema = S::userSchema(),
                 .successStatus = 201,
                 .handler = [&auth](Request& r) {
-                    return jsonOr(auth.createUser(*r.tenant, r.json, r.principal->id, origin(r)), 201);
+                    return http::jsonResponse(auth.createUser(*r.tenant, r.json, r.principal->id, origin(r)), 201);
                 }});
     router.add({.method = "GET", .pattern = "/api/v1/users/{id}", .access = Access::kTenantUser,
                 .permission = "users.read", .summary = "Show a user", .tag = "users",
                 .responseSchema = S::userSchema(),
-                .handler = [&auth](Request& r) { return jsonOr(auth.getUser(*r.tenant, r.param("id"))); }});
+                .handler = [&auth](Request& r) { return http::jsonResponse(auth.getUser(*r.tenant, r.param("id"))); }});
     router.add({.method = "PATCH", .pattern = "/api/v1/users/{id}", .access = Access::kTenantUser,
                 .permission = "users.manage", .summary = "Change a user's name, roles, locale or status",
                 .tag = "users", .requestSchema = S::userUpdateSchema(), .responseSchema = S::userSchema(),
                 .handler = [&auth](Request& r) {
-                    return jsonOr(auth.updateUser(*r.tenant, r.param("id"), r.json, r.principal->id, origin(r)));
+                    return http::jsonResponse(auth.updateUser(*r.tenant, r.param("id"), r.json, r.principal->id, origin(r)));
                 }});
     router.add({.method = "DELETE", .pattern = "/api/v1/users/{id}", .access = Access::kTenantUser,
                 .permission = "users.manage", .summary = "Deactivate a user (data kept, sessions ended)",

@@ -113,6 +113,14 @@ struct Route {
     Handler handler;
 };
 
+/// A JSON response from a result, or its failure.
+inline Result<Response> jsonResponse(const Result<nlohmann::json>& r, int status = 200) {
+    if (!r) {
+        return r.status();
+    }
+    return Response::json(status, *r);
+}
+
 /// The `limit` query parameter: 1–100, default 50.
 inline Result<int> pageLimit(const Request& r) {
     const std::string v = r.queryParam("limit", "50");

@@ -29,11 +29,7 @@ void registerTenantRoutes(http::Router& router, tenancy::TenantService& tenants,
                                     {"password", {{"type", "string"}, {"minLength", 1}, {"maxLength", 256}}}}}},
                 .authRateLimited = true,
                 .handler = [&auth](Request& r) -> Result<Response> {
-                    auto out = auth.operatorLogin(r.json, {r.remoteIp, r.requestId});
-                    if (!out) {
-                        return out.status();
-                    }
-                    return Response::json(200, *out);
+                    return http::jsonResponse(auth.operatorLogin(r.json, {r.remoteIp, r.requestId}));
                 }});
     router.add({.method = "GET",
                 .pattern = "/api/v1/platform/tenants",
@@ -80,11 +76,7 @@ void registerTenantRoutes(http::Router& router, tenancy::TenantService& tenants,
                 .tag = "platform",
                 .responseSchema = tenantSchema,
                 .handler = [&tenants](Request& r) -> Result<Response> {
-                    auto t = tenants.get(r.param("id"));
-                    if (!t) {
-                        return t.status();
-                    }
-                    return Response::json(200, *t);
+                    return http::jsonResponse(tenants.get(r.param("id")));
                 }});
     router.add({.method = "PATCH",
                 .pattern = "/api/v1/platform/tenants/{id}",
@@ -95,11 +87,7 @@ void registerTenantRoutes(http::Router& router, tenancy::TenantService& tenants,
                 .requestSchema = tenancy::TenantService::updateSchema(),
                 .responseSchema = tenantSchema,
                 .handler = [&tenants](Request& r) -> Result<Response> {
-                    auto t = tenants.update(r.param("id"), r.json);
-                    if (!t) {
-                        return t.status();
-                    }
-                    return Response::json(200, *t);
+                    return http::jsonResponse(tenants.update(r.param("id"), r.json));
                 }});
     for (const auto& [verb, status] : {std::pair<std::string, std::string>{"suspend", "suspended"}, {"resume", "active"}}) {
         router.add({.method = "POST",
@@ -111,11 +99,7 @@ void registerTenantRoutes(http::Router& router, tenancy::TenantService& tenants,
                     .tag = "platform",
                     .responseSchema = tenantSchema,
                     .handler = [&tenants, status = status](Request& r) -> Result<Response> {
-                        auto t = tenants.setStatus(r.param("id"), status);
-                        if (!t) {
-                            return t.status();
-                        }
-                        return Response::json(200, *t);
+                        return http::jsonResponse(tenants.setStatus(r.param("id"), status));
                     }});
     }
     router.add({.method = "DELETE",

@@ -22,6 +22,14 @@ std::string tokenIn(const std::string& mail) {
     return mail.substr(pos, end - pos);
 }
 
+/// Starts `s` delivering mail to `sink`, with one school "lycee-a".
+void startWithMail(TestServer& s, const ardoise::test::SmtpSink& sink) {
+    s.config().smtpPort = sink.port;
+    s.config().outbox = true;
+    s.start();
+    s.createTenant("lycee-a");
+}
+
 }  // namespace
 
 TEST_CASE("The demo-style login returns tokens and GET /me answers the user and school", "[auth][api]") {
@@ -181,10 +189,7 @@ TEST_CASE("An invited user receives a single-use link by SMTP and chooses a pass
     auto backend = GENERATE(from_range(ardoise::test::backends()));
     ardoise::test::SmtpSink sink;
     TestServer s(backend, false);
-    s.config().smtpPort = sink.port;
-    s.config().outbox = true;
-    s.start();
-    s.createTenant("lycee-a");
+    startWithMail(s, sink);
     auto admin = s.login("lycee-a", "admin@lycee-a.test");
     auto invite = s.as(admin, "lycee-a", "POST", "/api/v1/users",
                        {{"email", "Prof.Kone@Lycee-A.test"}, {"name", "Adjoua Koné"}, {"roles", {"teacher"}}});
@@ -216,10 +221,7 @@ TEST_CASE("Password reset answers the same for unknown accounts and ends every s
     auto backend = GENERATE(from_range(ardoise::test::backends()));
     ardoise::test::SmtpSink sink;
     TestServer s(backend, false);
-    s.config().smtpPort = sink.port;
-    s.config().outbox = true;
-    s.start();
-    s.createTenant("lycee-a");
+    startWithMail(s, sink);
     auto oldSession = s.login("lycee-a", "admin@lycee-a.test");
     auto known = s.request("POST", "/api/v1/auth/password-reset", {{"email", "admin@lycee-a.test"}}, {{"X-Tenant", "lycee-a"}});
     auto unknown = s.request("POST", "/api/v1/auth/password-reset", {{"email", "ghost@lycee-a.test"}}, {{"X-Tenant", "lycee-a"}});
