@@ -10,6 +10,7 @@
 #include "kernel/http/openapi.hpp"
 #include "kernel/http/problem.hpp"
 #include "kernel/notify/smtp_mailer.hpp"
+#include "kernel/plugins/discovery.hpp"
 
 namespace ardoise::kernel::app {
 namespace {
@@ -84,6 +85,9 @@ Application::Application(Config config) : config_(std::move(config)) {
     registerSystemRoutes();
     registerTenantRoutes(router_, *tenants_, *auth_);
     registerAuthRoutes(router_, *auth_);
+    plugins_ = std::make_unique<plugins::PluginHost>(router_);
+    plugins_->load(plugins::splitPluginPath(config_.pluginPath));
+    registerPluginRoutes(router_, *plugins_);
 
     http::PipelineOptions options;
     options.baseDomain = config_.baseDomain;
@@ -111,7 +115,12 @@ Application::Application(Config config) : config_(std::move(config)) {
 Application::~Application() { stop(); }
 
 std::vector<data::MigrationSource> Application::migrationSources() const {
-    return {{"kernel", (fs::path(config_.shareDir) / "kernel" / "data" / "migrations").string()}};
+    std::vector<data::MigrationSource> sources = {
+        {"kernel", (fs::path(config_.shareDir) / "kernel" / "data" / "migrations").string()}};
+    for (auto& s : plugins_->migrationSources()) {
+        sources.push_back(std::move(s));
+    }
+    return sources;
 }
 
 Status Application::migrate() {
@@ -145,6 +154,7 @@ Status Application::start() {
     options.maxThreads = config_.httpThreads;
     options.maxQueued = config_.httpMaxQueued;
     options.maxBodyBytes = static_cast<std::size_t>(config_.maxBodyBytes);
+    plugins_->startAll();
     server_ = std::make_unique<http::Server>(*pipeline_, options);
     server_->start();
     if (config_.outbox) {
@@ -160,6 +170,9 @@ void Application::stop() {
     }
     if (outbox_) {
         outbox_->stop();
+    }
+    if (plugins_) {
+        plugins_->stopAll();
     }
 }
 

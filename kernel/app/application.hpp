@@ -15,6 +15,7 @@
 #include "kernel/http/router.hpp"
 #include "kernel/http/server.hpp"
 #include "kernel/notify/outbox.hpp"
+#include "kernel/plugins/plugin_host.hpp"
 #include "kernel/tenancy/tenancy.hpp"
 
 namespace ardoise::kernel::app {
@@ -38,6 +39,7 @@ public:
     http::Router& router() { return router_; }
     http::Pipeline& pipeline() { return *pipeline_; }
     notify::OutboxWorker& outbox() { return *outbox_; }
+    plugins::PluginHost& plugins() { return *plugins_; }
     std::vector<data::MigrationSource> migrationSources() const;
 
 private:
@@ -52,6 +54,7 @@ private:
     std::unique_ptr<auth::AuthService> auth_;
     std::unique_ptr<notify::OutboxWorker> outbox_;
     http::Router router_;
+    std::unique_ptr<plugins::PluginHost> plugins_;
     http::Metrics metrics_;
     std::unique_ptr<http::Pipeline> pipeline_;
     std::unique_ptr<http::Server> server_;
@@ -60,5 +63,6 @@ private:
 /// Routes of each subsystem, registered by the application.
 void registerTenantRoutes(http::Router& router, tenancy::TenantService& tenants, auth::AuthService& auth);
 void registerAuthRoutes(http::Router& router, auth::AuthService& auth);
+void registerPluginRoutes(http::Router& router, plugins::PluginHost& plugins);
 
 }  // namespace ardoise::kernel::app

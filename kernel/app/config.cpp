@@ -61,6 +61,7 @@ const std::vector<Key>& keys() {
         {"hash_concurrency", "password hashes computed at once", setter(&Config::hashConcurrency, "hash_concurrency")},
         {"hash_queue", "password hashes waiting before 429", setter(&Config::hashQueue, "hash_queue")},
         {"outbox", "run the email delivery worker", setter(&Config::outbox, "outbox")},
+        {"plugin_path", "':'-separated folders holding plugin folders", setter(&Config::pluginPath, "plugin_path")},
     };
     return k;
 }
@@ -151,6 +152,9 @@ Result<Config> loadConfig(const std::string& file, const std::vector<std::string
         if (auto s = c.apply({{o.substr(0, eq), o.substr(eq + 1)}}); !s.isOk()) {
             return s;
         }
+    }
+    if (c.pluginPath.empty()) {
+        c.pluginPath = ARDOISE_PLUGIN_DIR;
     }
     if (c.publicUrl.empty()) {
         c.publicUrl = "http://" + c.listen;

@@ -7,8 +7,8 @@
 
 namespace ardoise::kernel::auth {
 namespace {
-const std::map<std::string, std::set<std::string>>& table() {
-    static const std::map<std::string, std::set<std::string>> t = {
+std::map<std::string, std::set<std::string>>& table() {
+    static std::map<std::string, std::set<std::string>> t = {
         {"admin", {"users.read", "users.manage", "audit.read", "school.settings"}},
         {"teacher", {"users.read"}},
         {"student", {}},
@@ -17,6 +17,13 @@ const std::map<std::string, std::set<std::string>>& table() {
     return t;
 }
 }  // namespace
+
+void grantPermission(const std::string& role, const std::string& permission) {
+    auto it = table().find(role);
+    if (it != table().end()) {
+        it->second.insert(permission);
+    }
+}
 
 const std::vector<std::string>& knownRoles() {
     static const std::vector<std::string> roles = {"admin", "teacher", "student", "parent"};

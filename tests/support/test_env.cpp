@@ -133,6 +133,7 @@ TestServer::TestServer(const std::string& backend, bool startNow) : db_(std::mak
     config_.outbox = false;
     config_.httpThreads = 64;
     config_.rateAuthPerMinute = 1000;
+    config_.pluginPath = ARDOISE_FIXTURE_PLUGIN_DIR;  // every suite also covers plugin routes
     if (startNow) {
         start();
     }

@@ -118,6 +118,7 @@ struct Route {
     int successStatus = 200;
     bool authRateLimited = false;  ///< per IP+account limits (login, reset)
     Handler handler;
+    std::string plugin;  ///< the plugin that registered it (set by the host), "" for the kernel
 };
 
 /// A JSON response from a result, or its failure.

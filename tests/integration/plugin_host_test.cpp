@@ -1,0 +1,93 @@
+// The plugin host with the fixture plugins of tests/fixtures/plugins.
+
+#include <catch2/catch.hpp>
+
+#include "support/test_env.hpp"
+
+using ardoise::test::TestServer;
+using nlohmann::json;
+
+namespace {
+const ardoise::kernel::plugins::PluginRecord* record(TestServer& s, const std::string& name) {
+    for (const auto& r : s.app().plugins().records()) {
+        if (r.name == name) {
+            return &r;
+        }
+    }
+    return nullptr;
+}
+}  // namespace
+
+TEST_CASE("Compatible plugins load; an incompatible SDK and a missing dependency are refused with clear reasons",
+          "[plugins][api]") {
+    TestServer s("sqlite");
+    const auto* hello = record(s, "hello");
+    REQUIRE(hello != nullptr);
+    CHECK(hello->loaded);
+    const auto* wrong = record(s, "wrong_sdk");
+    REQUIRE(wrong != nullptr);
+    CHECK_FALSE(wrong->loaded);
+    CHECK(wrong->reason.find("9.0.0") != std::string::npos);  // names both versions
+    CHECK(wrong->reason.find("0.1.0") != std::string::npos);
+    const auto* needs = record(s, "needs_missing");
+    REQUIRE(needs != nullptr);
+    CHECK_FALSE(needs->loaded);
+    CHECK(needs->reason.find("ghost") != std::string::npos);
+
+    const std::string ops = s.operatorToken();
+    auto list = s.request("GET", "/api/v1/platform/plugins", nullptr, {{"Authorization", "Bearer " + ops}});
+    REQUIRE(list.status == 200);
+    int loaded = 0;
+    const auto body = list.json();
+    for (const auto& item : body["items"]) {
+        loaded += item["loaded"].get<bool>() ? 1 : 0;
+    }
+    CHECK(loaded == 1);
+}
+
+TEST_CASE("A plugin's routes are mounted under its name, guarded by its declared permission", "[plugins][api]") {
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    TestServer s(backend);
+    s.createTenant("ecole-a");
+    s.createUser("ecole-a", "prof@ecole-a.test", "teacher");
+    s.createUser("ecole-a", "eleve@ecole-a.test", "student");
+    auto teacher = s.as(s.login("ecole-a", "prof@ecole-a.test"), "ecole-a", "GET", "/api/v1/hello/greeting");
+    REQUIRE(teacher.status == 200);
+    CHECK(teacher.json()["message"] == "Bonjour prof@ecole-a.test");
+    CHECK(teacher.json()["school"] == "ecole-a");
+    auto student = s.as(s.login("ecole-a", "eleve@ecole-a.test"), "ecole-a", "GET", "/api/v1/hello/greeting");
+    CHECK(student.status == 403);
+    CHECK(student.json()["type"] == "/problems/forbidden");
+    auto doc = s.request("GET", "/api/v1/openapi.json").json();
+    CHECK(doc["paths"].contains("/api/v1/hello/greeting"));
+    CHECK(doc["paths"]["/api/v1/hello/greeting"]["get"]["x-permission"] == "hello.read");
+}
+
+TEST_CASE("A plugin that throws from its handler yields a 500 and the next request succeeds", "[plugins][api]") {
+    TestServer s("sqlite");
+    s.createTenant("ecole-a");
+    const std::string token = s.login("ecole-a", "admin@ecole-a.test");
+    auto boom = s.as(token, "ecole-a", "GET", "/api/v1/hello/boom");
+    CHECK(boom.status == 500);
+    CHECK(boom.json()["type"] == "/problems/plugin-error");
+    CHECK(boom.body.find("kaboom") == std::string::npos);  // no internals leak
+    CHECK(s.as(token, "ecole-a", "GET", "/api/v1/hello/greeting").status == 200);
+    CHECK(s.as(token, "ecole-a", "GET", "/api/v1/me").status == 200);
+}
+
+TEST_CASE("A plugin's migrations run with the kernel's, and its tenant tables get row-level security",
+          "[plugins][postgres]") {
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    TestServer s(backend);
+    CHECK(s.countRows("hello_greetings") == 0);
+    auto lease = s.app().database().acquire();
+    auto applied = lease->queryOne("SELECT count(*) AS n FROM schema_migrations WHERE component = 'hello'");
+    CHECK(applied->integer("n") == 1);
+    if (backend == "postgresql") {
+        auto rls = lease->queryOne(
+            "SELECT CAST(relrowsecurity AS INTEGER) AS enabled, CAST(relforcerowsecurity AS INTEGER) AS forced "
+            "FROM pg_class WHERE relname = 'hello_greetings'");
+        CHECK(rls->integer("enabled") == 1);
+        CHECK(rls->integer("forced") == 1);
+    }
+}
