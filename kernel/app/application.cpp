@@ -87,7 +87,8 @@ Application::Application(Config config) : config_(std::move(config)) {
     registerAuthRoutes(router_, *auth_);
     plugins_ = std::make_unique<plugins::PluginHost>(router_);
     plugins_->load(plugins::splitPluginPath(config_.pluginPath));
-    registerPluginRoutes(router_, *plugins_);
+    enablement_ = std::make_unique<plugins::Enablement>(*db_, *plugins_);
+    registerPluginRoutes(router_, *plugins_, *enablement_, *tenants_);
 
     http::PipelineOptions options;
     options.baseDomain = config_.baseDomain;
@@ -100,6 +101,9 @@ Application::Application(Config config) : config_(std::move(config)) {
         router_, metrics_, options, [this](const std::string& slug) { return tenants_->resolve(slug); },
         [this](const std::string& token, const http::TenantContext* tenant) {
             return auth_->authenticate(token, tenant);
+        },
+        [this](const http::Request& request, const http::Route& route) {
+            return route.plugin.empty() ? Status::ok() : enablement_->gate(request.tenant->id, route.plugin);
         });
     metrics_.addGauge("ardoise_db_pool_in_use", "Database connections leased", [this] {
         return static_cast<double>(db_->stats().inUse);

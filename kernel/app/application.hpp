@@ -15,6 +15,7 @@
 #include "kernel/http/router.hpp"
 #include "kernel/http/server.hpp"
 #include "kernel/notify/outbox.hpp"
+#include "kernel/plugins/enablement.hpp"
 #include "kernel/plugins/plugin_host.hpp"
 #include "kernel/tenancy/tenancy.hpp"
 
@@ -40,6 +41,7 @@ public:
     http::Pipeline& pipeline() { return *pipeline_; }
     notify::OutboxWorker& outbox() { return *outbox_; }
     plugins::PluginHost& plugins() { return *plugins_; }
+    plugins::Enablement& enablement() { return *enablement_; }
     std::vector<data::MigrationSource> migrationSources() const;
 
 private:
@@ -55,6 +57,7 @@ private:
     std::unique_ptr<notify::OutboxWorker> outbox_;
     http::Router router_;
     std::unique_ptr<plugins::PluginHost> plugins_;
+    std::unique_ptr<plugins::Enablement> enablement_;
     http::Metrics metrics_;
     std::unique_ptr<http::Pipeline> pipeline_;
     std::unique_ptr<http::Server> server_;
@@ -63,6 +66,7 @@ private:
 /// Routes of each subsystem, registered by the application.
 void registerTenantRoutes(http::Router& router, tenancy::TenantService& tenants, auth::AuthService& auth);
 void registerAuthRoutes(http::Router& router, auth::AuthService& auth);
-void registerPluginRoutes(http::Router& router, plugins::PluginHost& plugins);
+void registerPluginRoutes(http::Router& router, plugins::PluginHost& plugins, plugins::Enablement& enablement,
+                          tenancy::TenantService& tenants);
 
 }  // namespace ardoise::kernel::app

@@ -547,6 +547,12 @@ private:
     }
 
     void checkObject(const json& schema, const json& value, const std::string& pointer, std::size_t depth) {
+        if (auto min = sizeKeyword(schema, "minProperties"); min && value.size() < *min) {
+            add(pointer, "min-properties", "must have at least " + plural(*min, "member", "members"));
+        }
+        if (auto max = sizeKeyword(schema, "maxProperties"); max && value.size() > *max) {
+            add(pointer, "max-properties", "must have at most " + plural(*max, "member", "members"));
+        }
         auto required = schema.find("required");
         if (required != schema.end() && required->is_array()) {
             for (const auto& name : *required) {

@@ -12,12 +12,13 @@
 namespace ardoise::kernel::http {
 
 Pipeline::Pipeline(Router& router, Metrics& metrics, PipelineOptions options, TenantResolver tenants,
-                   Authenticator authenticate)
+                   Authenticator authenticate, RouteGate gate)
     : router_(router),
       metrics_(metrics),
       options_(std::move(options)),
       tenants_(std::move(tenants)),
       authenticate_(std::move(authenticate)),
+      gate_(std::move(gate)),
       tenantLimiter_(options_.tenantRatePerSecond, options_.tenantBurst),
       authLimiter_(options_.authRatePerMinute / 60.0, options_.authBurst) {}
 
@@ -112,6 +113,11 @@ Result<Response> Pipeline::run(Request& request, const Route*& route) {
     }
     if (auto s = authenticate(request, *route); !s.isOk()) {
         return s;
+    }
+    if (gate_) {
+        if (auto s = gate_(request, *route); !s.isOk()) {
+            return s;
+        }
     }
     if (!route->permission.empty() && !(request.principal && request.principal->can(route->permission))) {
         return Status(Code::kPermissionDenied, "forbidden", "You do not have the permission this action needs.")

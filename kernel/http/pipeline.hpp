@@ -1,6 +1,6 @@
 #pragma once
 // The request path, declared in one place and read top to bottom:
-// request id → route → tenant → authentication → authorization → rate limit
+// request id → route → tenant → authentication → route gate → authorization → rate limit
 // → body → handler → error mapping → access log and metrics.
 
 #include <functional>
@@ -27,11 +27,14 @@ struct PipelineOptions {
 using TenantResolver = std::function<std::shared_ptr<const TenantContext>(const std::string& slug)>;
 /// Checks a bearer token. `tenant` is null on platform routes.
 using Authenticator = std::function<Result<Principal>(const std::string& token, const TenantContext* tenant)>;
+/// Decides, after authentication, whether this tenant may reach the route at
+/// all (a plugin it has not enabled answers 404).
+using RouteGate = std::function<Status(const Request& request, const Route& route)>;
 
 class Pipeline {
 public:
     Pipeline(Router& router, Metrics& metrics, PipelineOptions options, TenantResolver tenants,
-             Authenticator authenticate);
+             Authenticator authenticate, RouteGate gate = nullptr);
 
     /// Never throws; every failure becomes problem+json.
     Response handle(Request& request);
@@ -49,6 +52,7 @@ private:
     PipelineOptions options_;
     TenantResolver tenants_;
     Authenticator authenticate_;
+    RouteGate gate_;
     RateLimiter tenantLimiter_;
     RateLimiter authLimiter_;
 };

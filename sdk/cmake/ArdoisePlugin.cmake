@@ -20,12 +20,11 @@ function(ardoise_add_plugin name)
     PREFIX "lib" SUFFIX ".so"
     CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY "${out}")
-  add_custom_command(TARGET ${name} POST_BUILD
-    COMMAND ${CMAKE_COMMAND} -E copy_if_different "${CMAKE_CURRENT_SOURCE_DIR}/manifest.json" "${out}/manifest.json"
-    VERBATIM)
-  if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/migrations")
-    add_custom_command(TARGET ${name} POST_BUILD
-      COMMAND ${CMAKE_COMMAND} -E copy_directory "${CMAKE_CURRENT_SOURCE_DIR}/migrations" "${out}/migrations"
-      VERBATIM)
-  endif()
+  # Copied at configure time: CMake re-runs when they change.
+  configure_file("${CMAKE_CURRENT_SOURCE_DIR}/manifest.json" "${out}/manifest.json" COPYONLY)
+  file(GLOB migrations CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/migrations/*.sql")
+  foreach(migration ${migrations})
+    get_filename_component(file ${migration} NAME)
+    configure_file(${migration} "${out}/migrations/${file}" COPYONLY)
+  endforeach()
 endfunction()

@@ -51,6 +51,7 @@ TEST_CASE("A plugin's routes are mounted under its name, guarded by its declared
     s.createTenant("ecole-a");
     s.createUser("ecole-a", "prof@ecole-a.test", "teacher");
     s.createUser("ecole-a", "eleve@ecole-a.test", "student");
+    s.enablePlugin("ecole-a", "hello");
     auto teacher = s.as(s.login("ecole-a", "prof@ecole-a.test"), "ecole-a", "GET", "/api/v1/hello/greeting");
     REQUIRE(teacher.status == 200);
     CHECK(teacher.json()["message"] == "Bonjour prof@ecole-a.test");
@@ -66,6 +67,7 @@ TEST_CASE("A plugin's routes are mounted under its name, guarded by its declared
 TEST_CASE("A plugin that throws from its handler yields a 500 and the next request succeeds", "[plugins][api]") {
     TestServer s("sqlite");
     s.createTenant("ecole-a");
+    s.enablePlugin("ecole-a", "hello");
     const std::string token = s.login("ecole-a", "admin@ecole-a.test");
     auto boom = s.as(token, "ecole-a", "GET", "/api/v1/hello/boom");
     CHECK(boom.status == 500);
@@ -90,4 +92,51 @@ TEST_CASE("A plugin's migrations run with the kernel's, and its tenant tables ge
         CHECK(rls->integer("enabled") == 1);
         CHECK(rls->integer("forced") == 1);
     }
+}
+
+TEST_CASE("Operators allow a plugin per school; admins enable and configure it; disabling keeps its settings",
+          "[plugins][api]") {
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    TestServer s(backend);
+    s.createTenant("ecole-a");
+    s.createUser("ecole-a", "eleve@ecole-a.test", "student");
+    const std::string admin = s.login("ecole-a", "admin@ecole-a.test");
+    const std::string ops = s.operatorToken();
+    const std::map<std::string, std::string> asOps = {{"Authorization", "Bearer " + ops}};
+
+    auto outside = s.as(admin, "ecole-a", "GET", "/api/v1/hello/greeting");
+    CHECK(outside.status == 403);
+    CHECK(outside.json()["type"] == "/problems/plugin-not-in-plan");
+    CHECK(outside.json()["feature"] == "hello");
+    CHECK(s.as(admin, "ecole-a", "PUT", "/api/v1/plugins/hello", {{"enabled", true}}).status == 403);
+
+    auto allowed = s.request("PUT", "/api/v1/platform/tenants/ecole-a/plugins/hello", {{"allowed", true}}, asOps);
+    REQUIRE(allowed.status == 200);
+    CHECK(allowed.json()["allowed"] == true);
+    CHECK(allowed.json()["enabled"] == false);
+    CHECK(s.as(admin, "ecole-a", "GET", "/api/v1/hello/greeting").status == 404);  // allowed, not enabled
+
+    auto bad = s.as(admin, "ecole-a", "PUT", "/api/v1/plugins/hello", {{"settings", {{"greeting", 42}}}});
+    CHECK(bad.status == 422);
+    CHECK(bad.json()["errors"][0]["pointer"] == "/settings/greeting");
+    auto unknown = s.as(admin, "ecole-a", "PUT", "/api/v1/plugins/hello", {{"settings", {{"colour", "red"}}}});
+    CHECK(unknown.status == 422);
+    auto on = s.as(admin, "ecole-a", "PUT", "/api/v1/plugins/hello", {{"enabled", true}, {"settings", {{"greeting", "Akwaba"}}}});
+    REQUIRE(on.status == 200);
+    CHECK(s.as(admin, "ecole-a", "GET", "/api/v1/hello/greeting").status == 200);
+
+    CHECK(s.as(admin, "ecole-a", "PUT", "/api/v1/plugins/hello", {{"enabled", false}}).status == 200);
+    CHECK(s.as(admin, "ecole-a", "GET", "/api/v1/hello/greeting").status == 404);
+    auto state = s.as(admin, "ecole-a", "GET", "/api/v1/plugins/hello");
+    CHECK(state.json()["settings"]["greeting"] == "Akwaba");  // kept while disabled
+    CHECK(s.as(admin, "ecole-a", "PUT", "/api/v1/plugins/hello", {{"enabled", true}}).status == 200);
+
+    CHECK(s.request("PUT", "/api/v1/platform/tenants/ecole-a/plugins/hello", {{"allowed", false}}, asOps).status == 200);
+    CHECK(s.as(admin, "ecole-a", "GET", "/api/v1/hello/greeting").status == 403);
+    CHECK(s.as(admin, "ecole-a", "GET", "/api/v1/plugins/hello").json()["enabled"] == false);
+
+    CHECK(s.as(admin, "ecole-a", "GET", "/api/v1/plugins").json()["items"].size() == 1);  // only loaded plugins
+    CHECK(s.as(admin, "ecole-a", "GET", "/api/v1/plugins/wrong_sdk").status == 404);
+    CHECK(s.as(s.login("ecole-a", "eleve@ecole-a.test"), "ecole-a", "GET", "/api/v1/plugins").status == 403);
+    CHECK(s.as(admin, "ecole-a", "PUT", "/api/v1/plugins/hello", json::object()).status == 422);
 }

@@ -173,6 +173,14 @@ std::string TestServer::createUser(const std::string& slug, const std::string& e
     return (*u)["id"];
 }
 
+void TestServer::enablePlugin(const std::string& slug, const std::string& plugin) {
+    const std::string tenantId = app_->tenants().resolve(slug)->id;
+    if (!app_->enablement().setAllowed(tenantId, plugin, true) ||
+        !app_->enablement().configure(tenantId, plugin, {{"enabled", true}})) {
+        throw std::runtime_error("cannot enable " + plugin + " for " + slug);
+    }
+}
+
 nlohmann::json TestServer::loginPair(const std::string& slug, const std::string& email, const std::string& password) {
     auto r = request("POST", "/api/v1/auth/login", {{"email", email}, {"password", password}}, {{"X-Tenant", slug}});
     if (r.status != 200) {

@@ -65,6 +65,8 @@ public:
     /// Creates an active user with a password in tenant `slug`.
     std::string createUser(const std::string& slug, const std::string& email, const std::string& role,
                            const std::string& password = "correct-horse-battery");
+    /// Allows and enables a plugin for tenant `slug` (as operator and admin would).
+    void enablePlugin(const std::string& slug, const std::string& plugin);
     /// Signs in and returns the access token (throws on failure).
     std::string login(const std::string& slug, const std::string& email,
                       const std::string& password = "correct-horse-battery");

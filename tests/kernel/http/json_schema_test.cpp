@@ -441,3 +441,14 @@ TEST_CASE("The depth limit counts only brackets outside strings", "[schema]") {
     std::string inString = "{\"text\":\"" + std::string(1000, '[') + "\\\"" + std::string(1000, '{') + "\"}";
     CHECK(parseJsonBody(inString).isOk());
 }
+
+TEST_CASE("minProperties and maxProperties bound the members of an object", "[schema]") {
+    const nlohmann::json schema = {{"type", "object"}, {"minProperties", 1}, {"maxProperties", 2}};
+    auto none = ardoise::kernel::http::validateJson(schema, nlohmann::json::object());
+    REQUIRE(none.size() == 1);
+    CHECK(none[0].reason == "min-properties");
+    CHECK(ardoise::kernel::http::validateJson(schema, {{"a", 1}}).empty());
+    auto many = ardoise::kernel::http::validateJson(schema, {{"a", 1}, {"b", 2}, {"c", 3}});
+    REQUIRE(many.size() == 1);
+    CHECK(many[0].reason == "max-properties");
+}
