@@ -32,6 +32,9 @@ json sampleBody(const std::string& method, const std::string& pattern) {
     if (pattern == "/api/v1/users/{id}" && method == "PATCH") {
         return {{"name", "Changed"}};
     }
+    if (pattern == "/api/v1/plugins/{name}" && method == "PUT") {
+        return {{"enabled", false}};
+    }
     return json::object();
 }
 
