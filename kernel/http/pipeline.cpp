@@ -60,6 +60,16 @@ Response Pipeline::handle(Request& request) {
     Response response;
     try {
         auto result = run(request, route);
+        if (!result && httpStatusOf(result.status().code(), false) >= 500) {
+            // The client gets a generic detail; the operator gets the reason.
+            std::cerr << nlohmann::json({{"level", "error"},
+                                         {"msg", "request failed"},
+                                         {"request_id", request.requestId},
+                                         {"type", result.status().type()},
+                                         {"error", result.status().message()}})
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                      << "\n";
+        }
         response = result ? std::move(result.value()) : problemResponse(result.status(), request);
     } catch (const data::DbError& e) {
         std::cerr << R"({"level":"error","msg":"database error","request_id":")" << request.requestId

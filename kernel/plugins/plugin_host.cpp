@@ -9,6 +9,7 @@
 
 #include "kernel/auth/permissions.hpp"
 #include "kernel/plugins/discovery.hpp"
+#include "kernel/plugins/plugin_database.hpp"
 #include "kernel/plugins/plugin_order.hpp"
 #include "kernel/plugins/semver.hpp"
 
@@ -40,12 +41,14 @@ struct PluginHandler {
     std::shared_ptr<Plugin> plugin;  // declared first: destroyed after `inner`, whose code lives in the library
     std::shared_ptr<std::atomic<bool>> running;
     std::string name;
+    data::Database* database;
     Handler inner;
 
     Result<Response> operator()(Request& request) const {
         if (!running->load()) {
             return Status(Code::kUnavailable, "plugin-unavailable", "The " + name + " module is not running.");
         }
+        request.db = std::make_shared<PluginDatabase>(*database, request.tenant->id);  // connects on first use
         try {
             return inner(request);
         } catch (const std::exception& e) {
@@ -75,8 +78,9 @@ bool validRelativePattern(const std::string& pattern) {
 /// registerWith succeeds as a whole.
 class Registrar : public PluginContext {
 public:
-    Registrar(const Manifest& manifest, std::shared_ptr<Plugin> plugin, std::shared_ptr<std::atomic<bool>> running)
-        : manifest_(manifest), plugin_(std::move(plugin)), running_(std::move(running)) {}
+    Registrar(const Manifest& manifest, std::shared_ptr<Plugin> plugin, std::shared_ptr<std::atomic<bool>> running,
+              data::Database& database)
+        : manifest_(manifest), plugin_(std::move(plugin)), running_(std::move(running)), database_(database) {}
 
     const std::string& pluginName() const override { return manifest_.name; }
 
@@ -116,7 +120,7 @@ public:
         if (route.tag.empty()) {
             route.tag = name;
         }
-        route.handler = PluginHandler{plugin_, running_, name, std::move(route.handler)};
+        route.handler = PluginHandler{plugin_, running_, name, &database_, std::move(route.handler)};
         routes_.push_back(std::move(route));
         return Status::ok();
     }
@@ -130,6 +134,7 @@ private:
     const Manifest& manifest_;
     std::shared_ptr<Plugin> plugin_;
     std::shared_ptr<std::atomic<bool>> running_;
+    data::Database& database_;
     std::vector<Route> routes_;
     bool open_ = true;
 };
@@ -189,7 +194,7 @@ Status PluginHost::loadOne(const Manifest& manifest, const std::filesystem::path
     loaded->name = manifest.name;
     loaded->folder = folder;
     loaded->plugin = plugin;
-    Registrar registrar(manifest, plugin, loaded->running);
+    Registrar registrar(manifest, plugin, loaded->running, database_);
     Status registered;
     try {
         registered = plugin->registerWith(registrar);

@@ -30,7 +30,7 @@ struct PluginRecord {
 
 class PluginHost {
 public:
-    explicit PluginHost(http::Router& router) : router_(router) {}
+    PluginHost(http::Router& router, data::Database& database) : router_(router), database_(database) {}
     ~PluginHost();
     PluginHost(const PluginHost&) = delete;
     PluginHost& operator=(const PluginHost&) = delete;
@@ -57,6 +57,7 @@ private:
     Status loadOne(const Manifest& manifest, const std::filesystem::path& folder);
 
     http::Router& router_;
+    data::Database& database_;
     std::vector<PluginRecord> records_;
     std::vector<std::shared_ptr<Loaded>> loaded_;  // in load order
 };

@@ -140,3 +140,27 @@ TEST_CASE("Operators allow a plugin per school; admins enable and configure it; 
     CHECK(s.as(s.login("ecole-a", "eleve@ecole-a.test"), "ecole-a", "GET", "/api/v1/plugins").status == 403);
     CHECK(s.as(admin, "ecole-a", "PUT", "/api/v1/plugins/hello", json::object()).status == 422);
 }
+
+TEST_CASE("A plugin's data is its school's alone, and a statement without @tenant is refused", "[plugins][api][isolation]") {
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    TestServer s(backend);
+    s.createTenant("ecole-a");
+    s.createTenant("ecole-b");
+    s.enablePlugin("ecole-a", "hello");
+    s.enablePlugin("ecole-b", "hello");
+    const std::string a = s.login("ecole-a", "admin@ecole-a.test");
+    const std::string b = s.login("ecole-b", "admin@ecole-b.test");
+    REQUIRE(s.as(a, "ecole-a", "POST", "/api/v1/hello/greetings", {{"text", "Akwaba"}}).status == 201);
+    REQUIRE(s.as(a, "ecole-a", "POST", "/api/v1/hello/greetings", {{"text", "Bonne rentrée"}}).status == 201);
+    CHECK(s.as(b, "ecole-b", "POST", "/api/v1/hello/greetings", {{"text", ""}}).status == 422);
+    auto listA = s.as(a, "ecole-a", "GET", "/api/v1/hello/greetings").json();
+    auto listB = s.as(b, "ecole-b", "GET", "/api/v1/hello/greetings").json();
+    CHECK(listA["items"].size() == 2);
+    CHECK(listA["items"][0]["text"] == "Akwaba");
+    CHECK(listB["items"].empty());
+    auto unscoped = s.as(a, "ecole-a", "GET", "/api/v1/hello/unscoped");
+    CHECK(unscoped.status == 500);
+    CHECK(unscoped.json()["type"] == "/problems/sql-not-tenant-scoped");
+    CHECK(unscoped.body.find("SELECT") == std::string::npos);  // the statement is not shown to clients
+    CHECK(s.countRows("hello_greetings") == 2);
+}
