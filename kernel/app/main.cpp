@@ -12,6 +12,7 @@
 
 #include "kernel/app/application.hpp"
 #include "kernel/http/json_schema.hpp"
+#include "kernel/plugins/plugin_template.hpp"
 
 namespace {
 
@@ -32,6 +33,7 @@ Commands:
   tenant apply DIR              create or update a tenant from DIR/tenant.json and DIR/users.json
   user create --tenant S --email E --name N --roles admin[,teacher] [--password P]
   user list --tenant S
+  plugin new NAME [--dir DIR]   a new plugin folder from the SDK template (default DIR: ./plugins/NAME)
 
 Passwords may also come from ARDOISE_PASSWORD instead of --password.
 Run `ardoise COMMAND --help` for one command; configuration keys:
@@ -256,6 +258,36 @@ int tenantCommand(Application& app, const Args& a) {
     return 0;
 }
 
+int pluginNew(const Config& config, const Args& a) {
+    namespace fs = std::filesystem;
+    if (a.positional.size() != 3) {
+        return fail("plugin new needs exactly one NAME (see --help)");
+    }
+    const std::string name = a.positional[2];
+    fs::path dir = fs::path("plugins") / name;
+    if (auto it = a.options.find("dir"); it != a.options.end()) {
+        if (it->second.empty()) {
+            return fail("--dir needs a folder");
+        }
+        dir = it->second;
+    }
+    const fs::path templateDir = fs::path(config.shareDir) / "sdk" / "template";
+    auto created = ardoise::kernel::plugins::createPluginFromTemplate(templateDir, name, dir);
+    if (!created) {
+        return fail(created.status());
+    }
+    std::cout << "created plugin " << name << " in " << created->folder.string() << "\n";
+    for (const auto& f : created->files) {
+        std::cout << "  " << f.generic_string() << "\n";
+    }
+    std::cout << "\nBuild it against an installed SDK (cmake --install of Ardoise, prefix P):\n"
+              << "  cmake -S " << dir.string() << " -B " << (dir / "build").string() << " -DCMAKE_PREFIX_PATH=P\n"
+              << "  cmake --build " << (dir / "build").string() << "\n"
+              << "then serve with ARDOISE_PLUGIN_PATH=" << (fs::absolute(dir) / "build" / "plugins").string() << "\n"
+              << "Inside the Ardoise source tree, a folder under plugins/ is built with the rest.\n";
+    return 0;
+}
+
 int serve(Application& app) {
     sigset_t signals;
     sigemptyset(&signals);
@@ -296,6 +328,12 @@ int run(const std::vector<std::string>& argv) {
     if (command != "serve") {
         config->accessLog = false;
         config->outbox = false;
+    }
+    if (command == "plugin") {
+        if (args.positional.size() > 1 && args.positional[1] == "new") {
+            return pluginNew(*config, args);
+        }
+        return fail("unknown plugin command (see ardoise --help)");
     }
     Application app(*config);
     if (command == "migrate") {

@@ -237,6 +237,19 @@ const std::vector<std::string>& reservedPluginNames() {
     return names;
 }
 
+Status checkPluginName(const std::string& name) {
+    if (!isPluginName(name)) {
+        return Status(Code::kInvalidArgument, "invalid-plugin-name",
+                      "'" + name + "' is not a plugin name: 2 to 40 characters, a lowercase letter, then lowercase "
+                      "letters, digits or '_'");
+    }
+    const auto& reserved = reservedPluginNames();
+    if (std::find(reserved.begin(), reserved.end(), name) != reserved.end()) {
+        return Status(Code::kInvalidArgument, "invalid-plugin-name", "'" + name + "' is reserved for the kernel");
+    }
+    return Status::ok();
+}
+
 Result<Manifest> parseManifest(const std::string& jsonText, const std::string& folderName) {
     auto parsed = http::parseJsonBody(jsonText, 32);
     if (!parsed) {

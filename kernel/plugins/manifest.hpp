@@ -51,6 +51,11 @@ inline constexpr std::size_t kMaxManifestBytes = 256 * 1024;
 /// under /api/v1/.
 const std::vector<std::string>& reservedPluginNames();
 
+/// Whether `name` may name a plugin: ^[a-z][a-z0-9_]{1,39}$ and not reserved,
+/// the rule parseManifest applies to "name". On failure: kInvalidArgument,
+/// type "invalid-plugin-name", an English message saying which rule failed.
+Status checkPluginName(const std::string& name);
+
 /// Parses and checks the text of `<folderName>/manifest.json`.
 ///
 /// The document (an example is in kernel/plugins/README.md):
