@@ -161,6 +161,7 @@ TEST_CASE("A generated plugin builds out of tree against the installed SDK, pass
     REQUIRE(loaded);
     s.createTenant("ecole-a");
     CHECK(s.countRows("notes_items") == 0);  // its migration ran
+    s.enablePlugin("ecole-a", "notes");
     const std::string token = s.login("ecole-a", "admin@ecole-a.test");
     auto hello = s.as(token, "ecole-a", "GET", "/api/v1/notes/hello");
     INFO(hello.body);
