@@ -85,7 +85,7 @@ Application::Application(Config config) : config_(std::move(config)) {
     registerSystemRoutes();
     registerTenantRoutes(router_, *tenants_, *auth_);
     registerAuthRoutes(router_, *auth_);
-    plugins_ = std::make_unique<plugins::PluginHost>(router_, *db_);
+    plugins_ = std::make_unique<plugins::PluginHost>(router_, *db_, metrics_);
     plugins_->load(plugins::splitPluginPath(config_.pluginPath));
     enablement_ = std::make_unique<plugins::Enablement>(*db_, *plugins_);
     registerPluginRoutes(router_, *plugins_, *enablement_, *tenants_);

@@ -56,9 +56,9 @@ private:
     std::unique_ptr<auth::AuthService> auth_;
     std::unique_ptr<notify::OutboxWorker> outbox_;
     http::Router router_;
+    http::Metrics metrics_;
     std::unique_ptr<plugins::PluginHost> plugins_;
     std::unique_ptr<plugins::Enablement> enablement_;
-    http::Metrics metrics_;
     std::unique_ptr<http::Pipeline> pipeline_;
     std::unique_ptr<http::Server> server_;
 };

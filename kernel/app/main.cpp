@@ -34,6 +34,7 @@ Commands:
   user create --tenant S --email E --name N --roles admin[,teacher] [--password P]
   user list --tenant S
   plugin new NAME [--dir DIR]   a new plugin folder from the SDK template (default DIR: ./plugins/NAME)
+  plugin list | info NAME       plugins found on plugin_path, loaded or refused (and why)
 
 Passwords may also come from ARDOISE_PASSWORD instead of --password.
 Run `ardoise COMMAND --help` for one command; configuration keys:
@@ -288,6 +289,29 @@ int pluginNew(const Config& config, const Args& a) {
     return 0;
 }
 
+/// `plugin list` and `plugin info NAME`: what the host found, loaded or not.
+int pluginCommand(Application& app, const Args& a) {
+    const std::string verb = a.positional.size() > 1 ? a.positional[1] : "";
+    const auto all = app.plugins().describe()["items"];
+    if (verb == "list") {
+        for (const auto& p : all) {
+            std::cout << p["name"].get<std::string>() << "\t" << p["version"].get<std::string>() << "\t"
+                      << (p["loaded"].get<bool>() ? "loaded" : "refused: " + p["reason"].get<std::string>()) << "\n";
+        }
+        return 0;
+    }
+    if (verb == "info" && a.positional.size() == 3) {
+        for (const auto& p : all) {
+            if (p["name"] == a.positional[2]) {
+                print(p);
+                return 0;
+            }
+        }
+        return fail("no plugin named " + a.positional[2] + " in " + app.config().pluginPath);
+    }
+    return fail("unknown plugin command (see ardoise --help)");
+}
+
 int serve(Application& app) {
     sigset_t signals;
     sigemptyset(&signals);
@@ -329,13 +353,13 @@ int run(const std::vector<std::string>& argv) {
         config->accessLog = false;
         config->outbox = false;
     }
-    if (command == "plugin") {
-        if (args.positional.size() > 1 && args.positional[1] == "new") {
-            return pluginNew(*config, args);
-        }
-        return fail("unknown plugin command (see ardoise --help)");
+    if (command == "plugin" && args.positional.size() > 1 && args.positional[1] == "new") {
+        return pluginNew(*config, args);
     }
     Application app(*config);
+    if (command == "plugin") {
+        return pluginCommand(app, args);
+    }
     if (command == "migrate") {
         if (auto s = app.migrate(); !s.isOk()) {
             return fail(s);

@@ -42,6 +42,7 @@ struct PluginHandler {
     std::shared_ptr<std::atomic<bool>> running;
     std::string name;
     data::Database* database;
+    http::Metrics* metrics;
     Handler inner;
 
     Result<Response> operator()(Request& request) const {
@@ -56,6 +57,7 @@ struct PluginHandler {
         } catch (...) {
             logLine("error", name, "handler threw a non-standard exception (request " + request.requestId + ")");
         }
+        metrics->increment("ardoise_plugin_errors_total", "plugin=\"" + http::promLabel(name) + "\"");
         return Status(Code::kInternal, "plugin-error", "The " + name + " module failed while handling this request.");
     }
 };
@@ -79,8 +81,12 @@ bool validRelativePattern(const std::string& pattern) {
 class Registrar : public PluginContext {
 public:
     Registrar(const Manifest& manifest, std::shared_ptr<Plugin> plugin, std::shared_ptr<std::atomic<bool>> running,
-              data::Database& database)
-        : manifest_(manifest), plugin_(std::move(plugin)), running_(std::move(running)), database_(database) {}
+              data::Database& database, http::Metrics& metrics)
+        : manifest_(manifest),
+          plugin_(std::move(plugin)),
+          running_(std::move(running)),
+          database_(database),
+          metrics_(metrics) {}
 
     const std::string& pluginName() const override { return manifest_.name; }
 
@@ -120,7 +126,7 @@ public:
         if (route.tag.empty()) {
             route.tag = name;
         }
-        route.handler = PluginHandler{plugin_, running_, name, &database_, std::move(route.handler)};
+        route.handler = PluginHandler{plugin_, running_, name, &database_, &metrics_, std::move(route.handler)};
         routes_.push_back(std::move(route));
         return Status::ok();
     }
@@ -135,6 +141,7 @@ private:
     std::shared_ptr<Plugin> plugin_;
     std::shared_ptr<std::atomic<bool>> running_;
     data::Database& database_;
+    http::Metrics& metrics_;
     std::vector<Route> routes_;
     bool open_ = true;
 };
@@ -194,7 +201,7 @@ Status PluginHost::loadOne(const Manifest& manifest, const std::filesystem::path
     loaded->name = manifest.name;
     loaded->folder = folder;
     loaded->plugin = plugin;
-    Registrar registrar(manifest, plugin, loaded->running, database_);
+    Registrar registrar(manifest, plugin, loaded->running, database_, metrics_);
     Status registered;
     try {
         registered = plugin->registerWith(registrar);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernel/data/migrations.hpp"
+#include "kernel/http/metrics.hpp"
 #include "kernel/http/router.hpp"
 #include "kernel/plugins/manifest.hpp"
 
@@ -30,7 +31,9 @@ struct PluginRecord {
 
 class PluginHost {
 public:
-    PluginHost(http::Router& router, data::Database& database) : router_(router), database_(database) {}
+    /// `metrics` counts what plugins throw (ardoise_plugin_errors_total{plugin}).
+    PluginHost(http::Router& router, data::Database& database, http::Metrics& metrics)
+        : router_(router), database_(database), metrics_(metrics) {}
     ~PluginHost();
     PluginHost(const PluginHost&) = delete;
     PluginHost& operator=(const PluginHost&) = delete;
@@ -58,6 +61,7 @@ private:
 
     http::Router& router_;
     data::Database& database_;
+    http::Metrics& metrics_;
     std::vector<PluginRecord> records_;
     std::vector<std::shared_ptr<Loaded>> loaded_;  // in load order
 };

@@ -191,3 +191,16 @@ TEST_CASE("Every write acknowledged before a SIGKILL is there after restart", "[
         CHECK(present.count(email) == 1);
     }
 }
+
+TEST_CASE("The CLI lists plugins and explains the ones it refuses", "[cli][plugins]") {
+    ardoise::test::TempDir dir;
+    const std::string path = std::string("--set plugin_path=") + ARDOISE_FIXTURE_PLUGIN_DIR + " ";
+    auto list = runCli(dir.path(), path + "plugin list");
+    REQUIRE(list.exitCode == 0);
+    CHECK(list.output.find("hello\t1.0.0\tloaded") != std::string::npos);
+    CHECK(list.output.find("wrong_sdk\t1.0.0\trefused: ") != std::string::npos);
+    auto info = runCli(dir.path(), path + "plugin info hello");
+    REQUIRE(info.exitCode == 0);
+    CHECK(info.output.find("\"plan_feature\": \"hello\"") != std::string::npos);
+    CHECK(runCli(dir.path(), path + "plugin info nothing").exitCode != 0);
+}

@@ -73,6 +73,7 @@ TEST_CASE("A plugin that throws from its handler yields a 500 and the next reque
     CHECK(boom.status == 500);
     CHECK(boom.json()["type"] == "/problems/plugin-error");
     CHECK(boom.body.find("kaboom") == std::string::npos);  // no internals leak
+    CHECK(s.request("GET", "/metrics").body.find("ardoise_plugin_errors_total{plugin=\"hello\"} 1") != std::string::npos);
     CHECK(s.as(token, "ecole-a", "GET", "/api/v1/hello/greeting").status == 200);
     CHECK(s.as(token, "ecole-a", "GET", "/api/v1/me").status == 200);
 }

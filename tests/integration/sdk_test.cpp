@@ -168,4 +168,9 @@ TEST_CASE("A generated plugin builds out of tree against the installed SDK, pass
     CHECK(hello.status == 200);
     CHECK(hello.json()["school"] == "ecole-a");
     CHECK(s.request("GET", "/api/v1/notes/hello", nullptr, {{"X-Tenant", "ecole-a"}}).status == 401);
+    // Another school, which has not enabled it, does not see it.
+    s.createTenant("ecole-b");
+    const std::string other = s.login("ecole-b", "admin@ecole-b.test");
+    REQUIRE(s.app().enablement().setAllowed(s.app().tenants().resolve("ecole-b")->id, "notes", true));
+    CHECK(s.as(other, "ecole-b", "GET", "/api/v1/notes/hello").status == 404);
 }
