@@ -58,7 +58,7 @@ struct Options {
     bool smoke = false;
     long requests = 20000;  // per route and round
     int rounds = 5;
-    int loads = 5;  // fresh Application constructions per plugin folder
+    int loads = 9;  // fresh Application constructions per plugin folder
 };
 
 Options parse(int argc, char** argv) {
@@ -92,7 +92,7 @@ Options parse(int argc, char** argv) {
     if (o.smoke) {
         o.requests = requestsSet ? o.requests : 500;
         o.rounds = roundsSet ? o.rounds : 3;
-        o.loads = loadsSet ? o.loads : 2;
+        o.loads = loadsSet ? o.loads : 3;
     }
     if (o.requests < 1 || o.rounds < 1 || o.loads < 1) {
         throw Failure("--requests, --rounds and --loads must be positive");
@@ -186,30 +186,25 @@ double measure(Application& app, const std::string& path, const std::string& tok
 }
 
 struct LoadTimes {
-    double ms = 0;  // median of construction + migrate()
+    std::vector<double> ms;  // construction + migrate(), one per load
     std::size_t loaded = 0;
     std::size_t refused = 0;
 };
 
-LoadTimes timeLoads(const fs::path& dir, const std::string& pluginPath, int times) {
-    std::vector<double> ms;
-    LoadTimes out;
-    for (int i = 0; i < times; ++i) {
-        const Config c = makeConfig(dir, pluginPath);
-        const auto start = Clock::now();
-        auto app = std::make_unique<Application>(c);
-        if (auto s = app->migrate(); !s.isOk()) {
-            throw Failure("migrate (" + pluginPath + "): " + s.message());
-        }
-        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-        out.loaded = 0;
-        out.refused = 0;
-        for (const auto& rec : app->plugins().records()) {
-            (rec.loaded ? out.loaded : out.refused) += 1;
-        }
+// One fresh Application and migrate(); the plugin records of the last load kept.
+void timeLoad(const fs::path& dir, const std::string& pluginPath, LoadTimes& out) {
+    const Config c = makeConfig(dir, pluginPath);
+    const auto start = Clock::now();
+    auto app = std::make_unique<Application>(c);
+    if (auto s = app->migrate(); !s.isOk()) {
+        throw Failure("migrate (" + pluginPath + "): " + s.message());
     }
-    out.ms = median(ms);
-    return out;
+    out.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    out.loaded = 0;
+    out.refused = 0;
+    for (const auto& rec : app->plugins().records()) {
+        (rec.loaded ? out.loaded : out.refused) += 1;
+    }
 }
 
 int run(const Options& opt) {
@@ -225,11 +220,15 @@ int run(const Options& opt) {
     std::string expected;
     std::vector<double> pluginNs;
     std::vector<double> kernelNs;
+    double coldMs = 0;
     {
-        auto app = std::make_unique<Application>(makeConfig(data.path(), fixtureDir));
+        const Config config = makeConfig(data.path(), fixtureDir);
+        const auto coldStart = Clock::now();
+        auto app = std::make_unique<Application>(config);
         if (auto s = app->migrate(); !s.isOk()) {
             throw Failure("migrate: " + s.message());
         }
+        coldMs = std::chrono::duration<double, std::milli>(Clock::now() - coldStart).count();
         bool helloLoaded = false;
         for (const auto& rec : app->plugins().records()) {
             helloLoaded = helloLoaded || (rec.name == "hello" && rec.loaded);
@@ -307,15 +306,23 @@ int run(const Options& opt) {
         }
     }  // the measured Application is gone before the load timings
 
-    const LoadTimes withPlugins = timeLoads(data.path(), fixtureDir, opt.loads);
-    const LoadTimes baseline = timeLoads(data.path(), emptyPlugins.string(), opt.loads);
+    // Alternating, so drift (page cache, CPU frequency) falls on both alike.
+    LoadTimes withPlugins;
+    LoadTimes baseline;
+    for (int i = 0; i < opt.loads; ++i) {
+        timeLoad(data.path(), fixtureDir, withPlugins);
+        timeLoad(data.path(), emptyPlugins.string(), baseline);
+    }
+    const double withMs = median(withPlugins.ms);
+    const double baseMs = median(baseline.ms);
 
     const double pNs = median(pluginNs);
     const double kNs = median(kernelNs);
     const double pRps = 1e9 / pNs;
     const double kRps = 1e9 / kNs;
     const double ratio = pRps / kRps;
-    const double loadDiff = withPlugins.ms - baseline.ms;
+    const double loadDiff = withMs - baseMs;
+    const double worst = std::max(coldMs, *std::max_element(withPlugins.ms.begin(), withPlugins.ms.end()));
 
     std::cout << "plugin_route: " << opt.rounds << " rounds x " << opt.requests
               << " requests per route through Pipeline::handle (median of rounds), body " << expected << "\n\n";
@@ -332,21 +339,26 @@ int run(const Options& opt) {
     std::cout << "ratio plugin/kernel req/s: " << fixed(ratio, 3) << " (target >= " << fixed(kTargetRatio, 2) << ", "
               << (ratio >= kTargetRatio ? "met" : "MISSED") << ")\n\n";
 
-    std::cout << "Application construction + migrate() on the migrated database (median of " << opt.loads << ")\n";
+    std::cout << "Application construction + migrate() (median of " << opt.loads
+              << " alternating loads; first: once, on the fresh database)\n";
     std::cout << std::left << std::setw(34) << "plugin folder" << std::right << std::setw(12) << "ms" << std::setw(10)
               << "loaded" << std::setw(10) << "refused" << "\n";
-    std::cout << std::left << std::setw(34) << "fixtures (hello, wrong_sdk, …)" << std::right << std::setw(12)
-              << fixed(withPlugins.ms, 2) << std::setw(10) << withPlugins.loaded << std::setw(10)
+    std::cout << std::left << std::setw(34) << "fixtures, first (fresh database)" << std::right << std::setw(12)
+              << fixed(coldMs, 2) << std::setw(10) << withPlugins.loaded << std::setw(10) << withPlugins.refused
+              << "\n";
+    std::cout << std::left << std::setw(34) << "fixtures (migrated database)" << std::right << std::setw(12)
+              << fixed(withMs, 2) << std::setw(10) << withPlugins.loaded << std::setw(10)
               << withPlugins.refused << "\n";
     std::cout << std::left << std::setw(34) << "empty (baseline)" << std::right << std::setw(12)
-              << fixed(baseline.ms, 2) << std::setw(10) << baseline.loaded << std::setw(10) << baseline.refused
+              << fixed(baseMs, 2) << std::setw(10) << baseline.loaded << std::setw(10) << baseline.refused
               << "\n";
-    std::cout << "plugin load cost: " << fixed(loadDiff, 2) << " ms; with plugins " << fixed(withPlugins.ms, 2)
-              << " ms (target < " << fixed(kTargetLoadMs, 0) << " ms, "
-              << (withPlugins.ms < kTargetLoadMs ? "met" : "MISSED") << ")\n\n";
+    std::cout << "plugin load cost (fixtures - empty): " << fixed(loadDiff, 2) << " ms; worst with plugins "
+              << fixed(worst, 2) << " ms (target < " << fixed(kTargetLoadMs, 0) << " ms, "
+              << (worst < kTargetLoadMs ? "met" : "MISSED") << ")\n\n";
 
     std::cout << "headline: plugin_route_ratio=" << fixed(ratio, 3) << " plugin_ns=" << fixed(pNs, 0)
-              << " kernel_ns=" << fixed(kNs, 0) << " load_ms=" << fixed(withPlugins.ms, 1)
+              << " kernel_ns=" << fixed(kNs, 0) << " load_ms=" << fixed(withMs, 1)
+              << " load_cold_ms=" << fixed(coldMs, 1)
               << " load_plugins_ms=" << fixed(loadDiff, 1) << std::endl;
     return 0;
 }
