@@ -61,7 +61,7 @@ const std::vector<Key>& keys() {
         {"hash_concurrency", "password hashes computed at once", setter(&Config::hashConcurrency, "hash_concurrency")},
         {"hash_queue", "password hashes waiting before 429", setter(&Config::hashQueue, "hash_queue")},
         {"outbox", "run the email delivery worker", setter(&Config::outbox, "outbox")},
-        {"plugin_path", "':'-separated folders holding plugin folders", setter(&Config::pluginPath, "plugin_path")},
+        {"plugin_path", "':'-separated folders holding plugin folders (default: build tree, then <prefix>/lib/ardoise/plugins)", setter(&Config::pluginPath, "plugin_path")},
     };
     return k;
 }
@@ -154,7 +154,7 @@ Result<Config> loadConfig(const std::string& file, const std::vector<std::string
         }
     }
     if (c.pluginPath.empty()) {
-        c.pluginPath = ARDOISE_PLUGIN_DIR;
+        c.pluginPath = ARDOISE_PLUGIN_DIR ":" ARDOISE_INSTALL_PLUGIN_DIR;  // build tree, then install prefix
     }
     if (c.publicUrl.empty()) {
         c.publicUrl = "http://" + c.listen;

@@ -37,7 +37,7 @@ struct Config {
     int hashConcurrency = 2;
     int hashQueue = 32;
     bool outbox = true;  ///< run the email delivery worker
-    std::string pluginPath;  ///< ':'-separated folders of plugin folders; "" = the build tree's plugins
+    std::string pluginPath;  ///< ':'-separated folders of plugin folders; "" = build tree, then install prefix
 
     /// Applies a JSON object of settings; unknown keys are errors.
     Status apply(const nlohmann::json& settings);
