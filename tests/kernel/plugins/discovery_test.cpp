@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,12 +127,34 @@ TEST_CASE("A manifest that is a folder or a FIFO is reported unreadable and does
 }
 
 TEST_CASE("A manifest without read permission is reported unreadable", "[plugins]") {
-    if (::geteuid() == 0) {
-        return;  // root reads anything; the FIFO and folder cases cover the path
-    }
     TempTree tree;
     auto path = tree.write("p/quiz/manifest.json", manifest("quiz"));
     fs::permissions(path, fs::perms::none);
+    if (::geteuid() == 0) {
+        // Root reads anything: run the discovery as an unprivileged user in a
+        // child process (folders opened up so only the file's mode matters).
+        const auto open = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                          fs::perms::others_read | fs::perms::others_exec;
+        for (auto dir = path.parent_path(); dir != tree.root.parent_path(); dir = dir.parent_path()) {
+            fs::permissions(dir, open);
+        }
+        const pid_t child = ::fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
+                ::_exit(3);
+            }
+            auto d = discoverPlugins({tree.root / "p"});
+            const bool ok = d.plugins.empty() && d.errors.size() == 1 &&
+                            d.errors[0].status.type() == "manifest-unreadable";
+            ::_exit(ok ? 0 : 1);
+        }
+        int status = 0;
+        REQUIRE(::waitpid(child, &status, 0) == child);
+        REQUIRE(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);  // 3: could not drop privileges; 1: not reported unreadable
+        return;
+    }
     auto d = discoverPlugins({tree.root / "p"});
     CHECK(d.plugins.empty());
     REQUIRE(d.errors.size() == 1);
