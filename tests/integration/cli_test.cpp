@@ -19,26 +19,11 @@ using nlohmann::json;
 
 namespace {
 
-struct CommandResult {
-    int exitCode = -1;
-    std::string output;
-};
-
 /// Runs the ardoise binary with `args` in a private data folder; stdout and stderr.
-CommandResult runCli(const std::string& dataDir, const std::string& args) {
-    const std::string command = "ARDOISE_DATA_DIR=" + dataDir + " ARDOISE_DATABASE_URL=sqlite:" + dataDir +
-                                "/ardoise.db ARDOISE_PASSWORD=Operateur-2026-solide " + std::string(ARDOISE_BINARY) +
-                                " " + args + " 2>&1";
-    CommandResult r;
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buf[4096];
-    for (std::size_t n = 0; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) {
-        r.output.append(buf, n);
-    }
-    const int status = pclose(pipe);
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+ardoise::test::CommandResult runCli(const std::string& dataDir, const std::string& args) {
+    return ardoise::test::runCommand("ARDOISE_DATA_DIR=" + dataDir + " ARDOISE_DATABASE_URL=sqlite:" + dataDir +
+                                     "/ardoise.db ARDOISE_PASSWORD=Operateur-2026-solide " +
+                                     std::string(ARDOISE_BINARY) + " " + args);
 }
 
 /// `ardoise serve` as a child on a free port, with the environment of `dataDir`.

@@ -18,27 +18,8 @@ using ardoise::test::TestServer;
 
 namespace {
 
-struct CommandResult {
-    int exitCode = -1;
-    std::string output;
-};
-
-/// Runs a shell command; stdout and stderr together.
-CommandResult runCommand(const std::string& command) {
-    CommandResult r;
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buf[4096];
-    for (std::size_t n = 0; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) {
-        r.output.append(buf, n);
-    }
-    const int status = pclose(pipe);
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-CommandResult ardoiseCli(const std::string& dataDir, const std::string& args) {
-    return runCommand("ARDOISE_DATA_DIR=" + dataDir + " ARDOISE_DATABASE_URL=sqlite:" + dataDir + "/ardoise.db " +
+ardoise::test::CommandResult ardoiseCli(const std::string& dataDir, const std::string& args) {
+    return ardoise::test::runCommand("ARDOISE_DATA_DIR=" + dataDir + " ARDOISE_DATABASE_URL=sqlite:" + dataDir + "/ardoise.db " +
                       std::string(ARDOISE_BINARY) + " " + args);
 }
 
@@ -65,7 +46,7 @@ const std::string& installedSdk() {
     static TempDir dir;
     static const std::string prefix = [] {
         const std::string p = dir.path() + "/prefix";
-        auto r = runCommand(cmake("--install " + quoted(ARDOISE_BUILD_DIR) + " --prefix " + quoted(p)));
+        auto r = ardoise::test::runCommand(cmake("--install " + quoted(ARDOISE_BUILD_DIR) + " --prefix " + quoted(p)));
         INFO(r.output);
         REQUIRE(r.exitCode == 0);
         return p;
@@ -122,7 +103,7 @@ TEST_CASE("A generated plugin builds out of tree against the installed SDK, pass
     const std::string source = dir.path() + "/notes";
     const std::string build = dir.path() + "/notes-build";
     // The installed binary, with the installed template: what a third party runs.
-    auto created = runCommand("ARDOISE_DATA_DIR=" + dir.path() + " " + prefix + "/bin/ardoise --set share_dir=" + prefix + "/share/ardoise plugin new notes --dir " +
+    auto created = ardoise::test::runCommand("ARDOISE_DATA_DIR=" + dir.path() + " " + prefix + "/bin/ardoise --set share_dir=" + prefix + "/share/ardoise plugin new notes --dir " +
                               source);
     INFO(created.output);
     REQUIRE(created.exitCode == 0);
@@ -132,10 +113,10 @@ TEST_CASE("A generated plugin builds out of tree against the installed SDK, pass
     if (fs::exists("/usr/bin/ccache")) {
         configure += " -DCMAKE_CXX_COMPILER_LAUNCHER=/usr/bin/ccache";
     }
-    auto configured = runCommand(configure);
+    auto configured = ardoise::test::runCommand(configure);
     INFO(configured.output);
     REQUIRE(configured.exitCode == 0);
-    auto built = runCommand(cmake("--build " + build + " -j 1"));
+    auto built = ardoise::test::runCommand(cmake("--build " + build + " -j 1"));
     INFO(built.output);
     REQUIRE(built.exitCode == 0);
     CHECK_FALSE(contains(built.output, "warning:"));
@@ -143,7 +124,7 @@ TEST_CASE("A generated plugin builds out of tree against the installed SDK, pass
     REQUIRE(fs::is_regular_file(build + "/plugins/notes/manifest.json"));
     REQUIRE(fs::is_regular_file(build + "/plugins/notes/migrations/0001_notes.sql"));
 
-    auto unit = runCommand(build + "/notes_tests");
+    auto unit = ardoise::test::runCommand(build + "/notes_tests");
     INFO(unit.output);
     CHECK(unit.exitCode == 0);
     CHECK(contains(unit.output, "All tests passed"));

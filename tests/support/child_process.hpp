@@ -45,6 +45,14 @@ private:
     std::size_t scanned_ = 0;
 };
 
+struct CommandResult {
+    int exitCode = -1;
+    std::string output;  ///< stdout and stderr together
+};
+
+/// Runs a shell command line and waits for it.
+CommandResult runCommand(const std::string& command);
+
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and
 /// released). Another process may take it before the caller binds it.
 std::uint16_t freeLoopbackPort();
