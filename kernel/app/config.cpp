@@ -1,6 +1,7 @@
 #include "kernel/app/config.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -125,9 +126,24 @@ int Config::port() const {
     return colon == std::string::npos ? 8080 : std::atoi(listen.c_str() + colon + 1);
 }
 
+namespace {
+/// The source tree in a build, else <prefix>/share/ardoise beside an
+/// installed binary (<prefix>/bin/ardoise).
+std::string defaultShareDir() {
+    namespace fs = std::filesystem;
+    if (fs::is_directory(fs::path(ARDOISE_SOURCE_DIR) / "templates")) {
+        return ARDOISE_SOURCE_DIR;
+    }
+    std::error_code ec;
+    const auto exe = fs::read_symlink("/proc/self/exe", ec);
+    const auto installed = exe.parent_path().parent_path() / "share" / "ardoise";
+    return !ec && fs::is_directory(installed / "templates") ? installed.string() : std::string(ARDOISE_SOURCE_DIR);
+}
+}  // namespace
+
 Result<Config> loadConfig(const std::string& file, const std::vector<std::string>& overrides) {
     Config c;
-    c.shareDir = ARDOISE_SOURCE_DIR;
+    c.shareDir = defaultShareDir();
     if (!file.empty()) {
         std::ifstream in(file);
         if (!in) {
