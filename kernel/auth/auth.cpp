@@ -91,7 +91,7 @@ const json& AuthService::loginSchema() {
                            {"properties",
                             {{"email", kEmail},
                              {"password", kPassword},
-                             {"totp", {{"type", "string"}, {"pattern", "^[0-9a-z-]{6,20}$"}}}}}};
+                             {"totp", {{"type", "string"}, {"pattern", "^[0-9A-Za-z -]{6,24}$"}}}}}};
     return s;
 }
 
@@ -235,7 +235,7 @@ Result<json> AuthService::login(const http::TenantContext& tenant, const json& b
         } else {
             accepted = db.exec("UPDATE auth_recovery_codes SET used_at = ? WHERE tenant_id = @tenant AND user_id = ? "
                                "AND code_hash = ? AND used_at IS NULL",
-                               {now, userId, data::sha256Hex(lower(code))}) == 1;
+                               {now, userId, data::sha256Hex(normalizeRecoveryCode(code))}) == 1;
             if (accepted) {
                 recordAudit(db, {userId, "totp.recovery_code_used", email, origin.ip, origin.requestId, {}});
             }

@@ -87,7 +87,6 @@ public:
     /// value ("" clears it). A no-op on SQLite.
     void setTenantSetting(const std::string& tenantId);
 
-    soci::session& raw() { return *session_; }
     /// Marks the session unusable; the pool drops it when it comes back.
     void markBroken() { broken_ = true; }
 
