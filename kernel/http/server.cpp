@@ -69,17 +69,9 @@ public:
         req.target = in.getURI();
         req.remoteIp = in.clientAddress().host().toString();
         for (const auto& [k, v] : in) {
-            std::string key = k;
-            std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
-            req.headers[key] = v;
+            setHeader(req, k, v);
         }
-        try {
-            Poco::URI uri(req.target);
-            req.path = uri.getPath();
-            for (const auto& [k, v] : uri.getQueryParameters()) {
-                req.query[k] = v;
-            }
-        } catch (const Poco::Exception&) {
+        if (!parseTarget(req)) {
             req.path = req.target.substr(0, req.target.find('?'));
             reject(req, out, Status(Code::kInvalidArgument, "bad-request", "The request address is malformed."));
             return false;
@@ -255,6 +247,25 @@ private:
 };
 
 }  // namespace
+
+bool parseTarget(Request& request) {
+    try {
+        Poco::URI uri(request.target);
+        request.path = uri.getPath();
+        for (const auto& [k, v] : uri.getQueryParameters()) {
+            request.query[k] = v;
+        }
+        return true;
+    } catch (const Poco::Exception&) {
+        return false;
+    }
+}
+
+void setHeader(Request& request, const std::string& name, const std::string& value) {
+    std::string key = name;
+    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+    request.headers[key] = value;
+}
 
 Server::Server(Pipeline& pipeline, ServerOptions options)
     : pipeline_(pipeline), options_(std::move(options)), live_(std::make_unique<ConnectionSet>()) {}

@@ -25,6 +25,12 @@ struct ServerOptions {
     int keepAliveTimeoutSeconds = 15;
 };
 
+/// Sets `request.path` and `request.query` from `request.target` as the server
+/// does; false when the target is not a valid URI (the server answers 400).
+bool parseTarget(Request& request);
+/// Stores a header under its lower-case name, as the pipeline expects.
+void setHeader(Request& request, const std::string& name, const std::string& value);
+
 /// The Poco HTTP server in front of the pipeline.
 class ConnectionSet;
 

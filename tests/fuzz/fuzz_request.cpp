@@ -14,8 +14,6 @@
 // Every response must be a success or a well-formed problem+json below 500;
 // anything else traps.
 
-#include <Poco/Exception.h>
-#include <Poco/URI.h>
 #include <nlohmann/json.hpp>
 
 #include <stdlib.h>
@@ -31,6 +29,7 @@
 
 #include "kernel/app/application.hpp"
 #include "kernel/http/problem.hpp"
+#include "kernel/http/server.hpp"
 
 namespace {
 
@@ -66,7 +65,7 @@ void check(bool ok, const char* what, const http::Response& r) {
 }
 
 // What the server does with the request line before the pipeline sees it
-// (kernel/http/server.cpp): lower-case header names, path and query from Poco::URI.
+// (kernel/http/server.cpp): lower-case header names, path and query from the target.
 bool toRequest(std::string_view input, http::Request& req) {
     auto nextLine = [&input]() {
         const auto nl = input.find('\n');
@@ -85,27 +84,16 @@ bool toRequest(std::string_view input, http::Request& req) {
         if (colon == std::string::npos) {
             continue;
         }
-        std::string key = line.substr(0, colon);
-        std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
         std::string value = line.substr(colon + 1);
         value.erase(0, value.find_first_not_of(' '));
         if (auto at = value.find(kTokenMarker); at != std::string::npos) {
             value.replace(at, std::string_view(kTokenMarker).size(), state->token);
         }
-        req.headers[key] = value;
+        http::setHeader(req, line.substr(0, colon), value);
     }
     req.body = std::string(input);
     req.remoteIp = "127.0.0.1";
-    try {
-        Poco::URI uri(req.target);
-        req.path = uri.getPath();
-        for (const auto& [k, v] : uri.getQueryParameters()) {
-            req.query[k] = v;
-        }
-    } catch (const Poco::Exception&) {
-        return false;  // the server answers 400 before the pipeline
-    }
-    return true;
+    return http::parseTarget(req);  // false: the server answers 400 before the pipeline
 }
 
 // The fuzzer may revoke the session (logout), deactivate or lock the admin:
