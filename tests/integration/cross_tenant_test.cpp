@@ -9,6 +9,7 @@
 #include "kernel/auth/jwt.hpp"
 #include "kernel/data/ids.hpp"
 #include "support/test_env.hpp"
+#include "support/token_craft.hpp"
 
 using ardoise::kernel::http::Access;
 using ardoise::test::TestServer;
@@ -137,44 +138,7 @@ TEST_CASE("Unknown, malformed and suspended tenants get clear problems", "[isola
     CHECK(s.as(token, "ecole-a", "GET", "/api/v1/me").status == 200);  // nothing else changed
 }
 
-namespace {
-
-std::string b64url(const std::string& bytes) {
-    std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    out.resize(out.size() - 1);
-    return out;
-}
-
-std::string hmac256(const std::string& key, const std::string& msg) {
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(msg.data()), msg.size());
-    crypto_auth_hmacsha256_final(&st, mac);
-    return {reinterpret_cast<char*>(mac), sizeof mac};
-}
-
-std::string hmac512(const std::string& key, const std::string& msg) {
-    unsigned char mac[crypto_auth_hmacsha512_BYTES];
-    crypto_auth_hmacsha512_state st;
-    crypto_auth_hmacsha512_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-    crypto_auth_hmacsha512_update(&st, reinterpret_cast<const unsigned char*>(msg.data()), msg.size());
-    crypto_auth_hmacsha512_final(&st, mac);
-    return {reinterpret_cast<char*>(mac), sizeof mac};
-}
-
-std::string decodePart(const std::string& part) {
-    std::string out(part.size(), '\0');
-    size_t len = 0;
-    sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), part.data(), part.size(), nullptr, &len,
-                      nullptr, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    out.resize(len);
-    return out;
-}
-
-}  // namespace
+using namespace ardoise::test::token_craft;
 
 TEST_CASE("Tampered and foreign access tokens are refused by the API", "[auth][api][tokens]") {
     TestServer s("sqlite");
@@ -186,15 +150,15 @@ TEST_CASE("Tampered and foreign access tokens are refused by the API", "[auth][a
     REQUIRE(s.as(good, "ecole-a", "GET", "/api/v1/me").status == 200);
     const auto dot1 = good.find('.');
     const auto dot2 = good.rfind('.');
-    json header = json::parse(decodePart(good.substr(0, dot1)));
-    json claims = json::parse(decodePart(good.substr(dot1 + 1, dot2 - dot1 - 1)));
+    json header = json::parse(unb64url(good.substr(0, dot1)));
+    json claims = json::parse(unb64url(good.substr(dot1 + 1, dot2 - dot1 - 1)));
 
     auto sign = [&](const json& h, const json& c, const std::string& alg) {
         std::string input = b64url(h.dump()) + "." + b64url(c.dump());
         if (alg == "none") {
             return input + ".";
         }
-        return input + "." + b64url(alg == "HS512" ? hmac512(secret, input) : hmac256(secret, input));
+        return input + "." + b64url(alg == "HS512" ? hs512(secret, input) : hs256(secret, input));
     };
     auto refused = [&](const std::string& token) {
         auto r = s.as(token, "ecole-a", "GET", "/api/v1/me");
@@ -245,7 +209,7 @@ TEST_CASE("Tampered and foreign access tokens are refused by the API", "[auth][a
     }
     SECTION("signed with another key") {
         std::string input = good.substr(0, dot2);
-        CHECK(refused(input + "." + b64url(hmac256(std::string(48, 'x'), input))));
+        CHECK(refused(input + "." + b64url(hs256(std::string(48, 'x'), input))));
     }
     SECTION("garbage") {
         CHECK(refused("not.a.token"));
