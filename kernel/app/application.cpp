@@ -85,9 +85,22 @@ Application::Application(Config config) : config_(std::move(config)) {
     registerSystemRoutes();
     registerTenantRoutes(router_, *tenants_, *auth_);
     registerAuthRoutes(router_, *auth_);
-    plugins_ = std::make_unique<plugins::PluginHost>(router_, *db_, metrics_);
+    events::JobQueueOptions jobOptions;
+    jobOptions.workers = config_.jobWorkers;
+    jobs_ = std::make_unique<events::JobQueue>(*db_, metrics_, jobOptions);
+    bus_ = std::make_unique<events::EventBus>(*db_, *jobs_, metrics_);
+    registerJobRoutes(router_, *jobs_);
+    hub_ = std::make_unique<plugins::ServiceHub>(*db_, *bus_, *jobs_, metrics_);
+    plugins_ = std::make_unique<plugins::PluginHost>(router_, *hub_);
     plugins_->load(plugins::splitPluginPath(config_.pluginPath));
     enablement_ = std::make_unique<plugins::Enablement>(*db_, *plugins_);
+    hub_->bind({[this](const std::string& tenantId, const std::string& plugin) {
+                    return enablement_->gate(tenantId, plugin).isOk();
+                },
+                [this](const std::string& tenantId, const std::string& plugin) {
+                    return enablement_->settings(tenantId, plugin);
+                }},
+               outbox_.get());
     registerPluginRoutes(router_, *plugins_, *enablement_, *tenants_);
 
     http::PipelineOptions options;
@@ -164,6 +177,10 @@ Status Application::start() {
     if (config_.outbox) {
         outbox_->start();
     }
+    if (config_.jobWorkers > 0) {
+        bus_->start();
+        jobs_->start();
+    }
     return Status::ok();
 }
 
@@ -174,6 +191,12 @@ void Application::stop() {
     }
     if (outbox_) {
         outbox_->stop();
+    }
+    if (bus_) {
+        bus_->stop();
+    }
+    if (jobs_) {
+        jobs_->stop();
     }
     if (plugins_) {
         plugins_->stopAll();

@@ -10,6 +10,8 @@
 #include "kernel/auth/auth.hpp"
 #include "kernel/data/database.hpp"
 #include "kernel/data/migrations.hpp"
+#include "kernel/events/event_bus.hpp"
+#include "kernel/events/job_queue.hpp"
 #include "kernel/http/metrics.hpp"
 #include "kernel/http/pipeline.hpp"
 #include "kernel/http/router.hpp"
@@ -40,6 +42,8 @@ public:
     http::Router& router() { return router_; }
     http::Pipeline& pipeline() { return *pipeline_; }
     notify::OutboxWorker& outbox() { return *outbox_; }
+    events::JobQueue& jobs() { return *jobs_; }
+    events::EventBus& events() { return *bus_; }
     plugins::PluginHost& plugins() { return *plugins_; }
     plugins::Enablement& enablement() { return *enablement_; }
     std::vector<data::MigrationSource> migrationSources() const;
@@ -57,6 +61,9 @@ private:
     std::unique_ptr<notify::OutboxWorker> outbox_;
     http::Router router_;
     http::Metrics metrics_;
+    std::unique_ptr<events::JobQueue> jobs_;
+    std::unique_ptr<events::EventBus> bus_;
+    std::unique_ptr<plugins::ServiceHub> hub_;
     std::unique_ptr<plugins::PluginHost> plugins_;
     std::unique_ptr<plugins::Enablement> enablement_;
     std::unique_ptr<http::Pipeline> pipeline_;
@@ -66,6 +73,7 @@ private:
 /// Routes of each subsystem, registered by the application.
 void registerTenantRoutes(http::Router& router, tenancy::TenantService& tenants, auth::AuthService& auth);
 void registerAuthRoutes(http::Router& router, auth::AuthService& auth);
+void registerJobRoutes(http::Router& router, events::JobQueue& jobs);
 void registerPluginRoutes(http::Router& router, plugins::PluginHost& plugins, plugins::Enablement& enablement,
                           tenancy::TenantService& tenants);
 

@@ -62,6 +62,7 @@ const std::vector<Key>& keys() {
         {"hash_concurrency", "password hashes computed at once", setter(&Config::hashConcurrency, "hash_concurrency")},
         {"hash_queue", "password hashes waiting before 429", setter(&Config::hashQueue, "hash_queue")},
         {"outbox", "run the email delivery worker", setter(&Config::outbox, "outbox")},
+        {"job_workers", "background job threads (0: no job workers and no event dispatcher)", setter(&Config::jobWorkers, "job_workers")},
         {"plugin_path", "':'-separated folders holding plugin folders (default: build tree, then <prefix>/lib/ardoise/plugins)", setter(&Config::pluginPath, "plugin_path")},
     };
     return k;

@@ -37,6 +37,7 @@ struct Config {
     int hashConcurrency = 2;
     int hashQueue = 32;
     bool outbox = true;  ///< run the email delivery worker
+    int jobWorkers = 2;  ///< job worker threads; 0 runs neither jobs nor the event dispatcher (tests drive them)
     std::string pluginPath;  ///< ':'-separated folders of plugin folders; "" = build tree, then install prefix
 
     /// Applies a JSON object of settings; unknown keys are errors.

@@ -47,6 +47,11 @@ void Metrics::increment(const std::string& name, const std::string& labels, doub
     counters_[{name, labels}] += by;
 }
 
+void Metrics::set(const std::string& name, const std::string& labels, double value) {
+    std::lock_guard lock(mutex_);
+    gaugeValues_[{name, labels}] = value;
+}
+
 void Metrics::addGauge(const std::string& name, const std::string& help, std::function<double()> read) {
     std::lock_guard lock(mutex_);
     gauges_[name] = {help, std::move(read)};
@@ -96,18 +101,22 @@ std::string Metrics::render() const {
     for (const auto& [slug, n] : tenantRequests_) {
         out << "ardoise_tenant_requests_total{tenant=\"" << promLabel(slug) << "\"} " << n << "\n";
     }
-    std::string last;
-    for (const auto& [key, value] : counters_) {
-        if (key.first != last) {
-            out << "# TYPE " << key.first << " counter\n";
-            last = key.first;
+    auto series = [&out](const std::map<std::pair<std::string, std::string>, double>& values, const char* type) {
+        std::string last;
+        for (const auto& [key, value] : values) {
+            if (key.first != last) {
+                out << "# TYPE " << key.first << " " << type << "\n";
+                last = key.first;
+            }
+            out << key.first;
+            if (!key.second.empty()) {
+                out << "{" << key.second << "}";
+            }
+            out << " " << value << "\n";
         }
-        out << key.first;
-        if (!key.second.empty()) {
-            out << "{" << key.second << "}";
-        }
-        out << " " << value << "\n";
-    }
+    };
+    series(counters_, "counter");
+    series(gaugeValues_, "gauge");
     for (const auto& [name, g] : gauges_) {
         out << "# HELP " << name << " " << g.first << "\n# TYPE " << name << " gauge\n"
             << name << " " << g.second() << "\n";

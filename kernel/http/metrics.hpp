@@ -15,6 +15,8 @@ public:
     void observeRequest(const std::string& route, const std::string& method, int status, double seconds,
                         const std::string& tenantSlug);
     void increment(const std::string& name, const std::string& labels = "", double by = 1);
+    /// Sets a gauge series to `value`.
+    void set(const std::string& name, const std::string& labels, double value);
     /// Gauges read when /metrics is rendered (e.g. DB pool use).
     void addGauge(const std::string& name, const std::string& help, std::function<double()> read);
     /// Prometheus text exposition format 0.0.4.
@@ -41,6 +43,7 @@ private:
     mutable std::array<Shard, kShards> shards_;
     mutable std::mutex mutex_;  // counters_ and gauges_
     std::map<std::pair<std::string, std::string>, double> counters_;
+    std::map<std::pair<std::string, std::string>, double> gaugeValues_;
     std::map<std::string, std::pair<std::string, std::function<double()>>> gauges_;
 };
 

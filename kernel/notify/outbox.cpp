@@ -42,6 +42,14 @@ kainjow::mustache::data toData(const nlohmann::json& j) {
 
 }  // namespace
 
+Result<std::string> renderMustache(const std::string& text, const nlohmann::json& values) {
+    kainjow::mustache::mustache tmpl{text};
+    if (!tmpl.is_valid()) {
+        return Status(Code::kInvalidArgument, "template-invalid", tmpl.error_message());
+    }
+    return tmpl.render(toData(values));
+}
+
 Result<Email> renderEmail(const std::string& templatesDir, const std::string& name, const std::string& locale,
                           const nlohmann::json& values) {
     namespace fs = std::filesystem;
@@ -55,11 +63,11 @@ Result<Email> renderEmail(const std::string& templatesDir, const std::string& na
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    kainjow::mustache::mustache tmpl{ss.str()};
-    if (!tmpl.is_valid()) {
-        return Status(Code::kInternal, "template-invalid", "Email template " + name + ": " + tmpl.error_message());
+    auto rendered = renderMustache(ss.str(), values);
+    if (!rendered) {
+        return Status(Code::kInternal, "template-invalid", "Email template " + name + ": " + rendered.status().message());
     }
-    std::string text = tmpl.render(toData(values));
+    const std::string& text = *rendered;
     Email email;
     const std::string prefix = "Subject: ";
     auto eol = text.find('\n');

@@ -24,6 +24,10 @@ struct Email {
     std::string body;
 };
 
+/// Renders a Mustache text with `values` (HTML-escaped unless {{{triple}}}).
+/// kInvalidArgument "template-invalid" for a syntax error.
+Result<std::string> renderMustache(const std::string& text, const nlohmann::json& values);
+
 /// Renders templates/email/<name>.<locale>.mustache: a "Subject: …" line, a
 /// blank line, then the text body. Falls back to English.
 Result<Email> renderEmail(const std::string& templatesDir, const std::string& name, const std::string& locale,

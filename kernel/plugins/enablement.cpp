@@ -41,26 +41,30 @@ void Enablement::invalidate(const std::string& tenantId, const std::string& plug
     cache_.erase({tenantId, plugin});
 }
 
-Status Enablement::gate(const std::string& tenantId, const std::string& plugin) {
+TenantPluginState Enablement::cached(const std::string& tenantId, const std::string& plugin) {
     const auto now = std::chrono::steady_clock::now();
-    TenantPluginState state;
-    bool hit = false;
     {
         std::shared_lock lock(mutex_);
         auto it = cache_.find({tenantId, plugin});
         if (it != cache_.end() && now - it->second.at < kCacheTtl) {
-            state = it->second.state;
-            hit = true;
+            return it->second.state;
         }
     }
-    if (!hit) {
-        state = read(tenantId, plugin);
-        std::unique_lock lock(mutex_);
-        if (cache_.size() > 100000) {
-            cache_.clear();
-        }
-        cache_[{tenantId, plugin}] = {state, now};
+    TenantPluginState state = read(tenantId, plugin);
+    std::unique_lock lock(mutex_);
+    if (cache_.size() > 100000) {
+        cache_.clear();
     }
+    cache_[{tenantId, plugin}] = {state, now};
+    return state;
+}
+
+nlohmann::json Enablement::settings(const std::string& tenantId, const std::string& plugin) {
+    return cached(tenantId, plugin).settings;
+}
+
+Status Enablement::gate(const std::string& tenantId, const std::string& plugin) {
+    const TenantPluginState state = cached(tenantId, plugin);
     if (!state.allowed) {
         const auto* record = loaded(plugin);
         const std::string feature = record != nullptr && record->manifest ? record->manifest->planFeature : plugin;

@@ -32,6 +32,9 @@ public:
     /// Cached for a short TTL (changes on this node apply at once).
     Status gate(const std::string& tenantId, const std::string& plugin);
 
+    /// The tenant's stored settings of `plugin` (cached like gate).
+    nlohmann::json settings(const std::string& tenantId, const std::string& plugin);
+
     /// The loaded plugins with this tenant's state, for admins.
     nlohmann::json list(const std::string& tenantId);
     Result<nlohmann::json> get(const std::string& tenantId, const std::string& plugin);
@@ -43,6 +46,7 @@ public:
 
 private:
     const PluginRecord* loaded(const std::string& plugin) const;
+    TenantPluginState cached(const std::string& tenantId, const std::string& plugin);
     TenantPluginState read(const std::string& tenantId, const std::string& plugin);
     nlohmann::json toJson(const PluginRecord& record, const TenantPluginState& state) const;
     void invalidate(const std::string& tenantId, const std::string& plugin);

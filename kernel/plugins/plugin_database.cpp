@@ -90,15 +90,40 @@ Status PluginDatabase::transaction(const std::function<Status(TenantDatabase&)>&
             s = work(*this);
         } catch (...) {
             inTransaction_ = false;
+            afterCommit_.clear();
             throw;  // rolled back by tx; the plugin boundary reports it
         }
         inTransaction_ = false;
+        auto actions = std::move(afterCommit_);
+        afterCommit_.clear();
         if (s.isOk()) {
             tx.commit();
+            for (auto& a : actions) {
+                a();
+            }
         }
         return s;
     } catch (const data::DbError& e) {
+        inTransaction_ = false;
+        afterCommit_.clear();
         return statusOf(e);
+    }
+}
+
+Status PluginDatabase::withConnection(const std::function<void(data::Connection&)>& work) {
+    try {
+        work(db_.connection());
+        return Status::ok();
+    } catch (const data::DbError& e) {
+        return statusOf(e);
+    }
+}
+
+void PluginDatabase::afterCommit(std::function<void()> action) {
+    if (inTransaction_) {
+        afterCommit_.push_back(std::move(action));
+    } else {
+        action();
     }
 }
 

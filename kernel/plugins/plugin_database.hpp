@@ -1,7 +1,9 @@
 #pragma once
 #include <ardoise/database.hpp>
 
+#include <functional>
 #include <optional>
+#include <vector>
 
 #include "kernel/tenancy/tenant_db.hpp"
 
@@ -20,9 +22,17 @@ public:
     Status transaction(const std::function<Status(TenantDatabase&)>& work) override;
     std::string newId() override;
 
+    /// Runs `work` on the leased connection (inside the open transaction, if
+    /// any), turning database errors into a Status.
+    Status withConnection(const std::function<void(data::Connection&)>& work);
+    /// Runs `action` once the current transaction commits (dropped on
+    /// rollback), or now when none is open.
+    void afterCommit(std::function<void()> action);
+
 private:
     tenancy::TenantDb db_;
     bool inTransaction_ = false;
+    std::vector<std::function<void()>> afterCommit_;
 };
 
 }  // namespace ardoise::kernel::plugins

@@ -5,60 +5,68 @@
 #include <atomic>
 #include <iostream>
 #include <mutex>
+#include <regex>
 #include <set>
 
 #include "kernel/auth/permissions.hpp"
 #include "kernel/plugins/discovery.hpp"
-#include "kernel/plugins/plugin_database.hpp"
+#include "kernel/http/json_schema.hpp"
 #include "kernel/plugins/plugin_order.hpp"
 #include "kernel/plugins/semver.hpp"
 
 namespace ardoise::kernel::plugins {
 namespace {
 
-void logLine(const std::string& level, const std::string& plugin, const std::string& message) {
-    static std::mutex out;
-    const std::string line = nlohmann::json({{"level", level}, {"plugin", plugin}, {"msg", message}})
-                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                             "\n";
-    std::lock_guard lock(out);
-    std::clog << line;
+bool validName(const std::string& s) {
+    static const std::regex name("[a-z][a-z0-9_]{0,63}");
+    return std::regex_match(s, name);
 }
 
-const char* levelName(LogLevel level) {
-    switch (level) {
-        case LogLevel::kDebug: return "debug";
-        case LogLevel::kInfo: return "info";
-        case LogLevel::kWarning: return "warn";
-        case LogLevel::kError: return "error";
+/// Runs plugin code; an exception becomes a failed Status, is logged and
+/// counted per plugin. `exposeWhat` puts the exception's text in the Status
+/// (background work, whose errors only operators and admins read).
+template <typename F>
+auto contained(const std::string& plugin, http::Metrics& metrics, const std::string& context, bool exposeWhat, F&& f)
+    -> decltype(f()) {
+    std::string what = "a non-standard exception";
+    try {
+        return f();
+    } catch (const std::exception& e) {
+        what = e.what();
+    } catch (...) {
     }
-    return "info";
+    pluginLog(LogLevel::kError, plugin, context + " threw: " + what);
+    metrics.increment("ardoise_plugin_errors_total", "plugin=\"" + http::promLabel(plugin) + "\"");
+    return Status(Code::kInternal, "plugin-error",
+                  "The " + plugin + " module failed " + (exposeWhat ? context + ": " + what : "while handling this request") + ".");
 }
 
-/// Calls into plugin code through one door: the plugin stays loaded for the
-/// call, and whatever it throws becomes a problem for this request only.
-struct PluginHandler {
-    std::shared_ptr<Plugin> plugin;  // declared first: destroyed after `inner`, whose code lives in the library
+/// Plugin code bound to its plugin: `plugin` is declared first, so it is
+/// destroyed after `inner`, whose code lives in the plugin's library.
+template <typename F>
+struct Bound {
+    std::shared_ptr<Plugin> plugin;
     std::shared_ptr<std::atomic<bool>> running;
-    std::string name;
-    data::Database* database;
-    http::Metrics* metrics;
-    Handler inner;
+    std::shared_ptr<const PluginRuntime> runtime;
+    F inner;
+    const std::string& name() const { return runtime->manifest->name; }
+};
+
+/// Calls a route handler through one door: the plugin stays loaded for the
+/// call, gets its services, and whatever it throws becomes a problem for this
+/// request only.
+struct PluginHandler {
+    std::shared_ptr<const Bound<Handler>> bound;
+    ServiceHub* hub;
 
     Result<Response> operator()(Request& request) const {
-        if (!running->load()) {
+        const auto& name = bound->name();
+        if (!bound->running->load()) {
             return Status(Code::kUnavailable, "plugin-unavailable", "The " + name + " module is not running.");
         }
-        request.db = std::make_shared<PluginDatabase>(*database, request.tenant->id);  // connects on first use
-        try {
-            return inner(request);
-        } catch (const std::exception& e) {
-            logLine("error", name, std::string("handler threw: ") + e.what() + " (request " + request.requestId + ")");
-        } catch (...) {
-            logLine("error", name, "handler threw a non-standard exception (request " + request.requestId + ")");
-        }
-        metrics->increment("ardoise_plugin_errors_total", "plugin=\"" + http::promLabel(name) + "\"");
-        return Status(Code::kInternal, "plugin-error", "The " + name + " module failed while handling this request.");
+        request.services = hub->make(*bound->runtime, request.tenant);  // connects on first use
+        return contained(name, hub->metrics(), "handler (request " + request.requestId + ")", false,
+                         [&] { return bound->inner(request); });
     }
 };
 
@@ -76,24 +84,20 @@ bool validRelativePattern(const std::string& pattern) {
     return true;
 }
 
-/// Collects what a plugin registers; nothing reaches the router unless
-/// registerWith succeeds as a whole.
+/// Collects what a plugin registers; nothing reaches the router, the bus or
+/// the queue unless registerWith succeeds as a whole.
 class Registrar : public PluginContext {
 public:
-    Registrar(const Manifest& manifest, std::shared_ptr<Plugin> plugin, std::shared_ptr<std::atomic<bool>> running,
-              data::Database& database, http::Metrics& metrics)
-        : manifest_(manifest),
-          plugin_(std::move(plugin)),
-          running_(std::move(running)),
-          database_(database),
-          metrics_(metrics) {}
+    Registrar(std::shared_ptr<Plugin> plugin, std::shared_ptr<std::atomic<bool>> running,
+              std::shared_ptr<const PluginRuntime> runtime)
+        : plugin_(std::move(plugin)), running_(std::move(running)), runtime_(std::move(runtime)) {}
 
-    const std::string& pluginName() const override { return manifest_.name; }
+    const std::string& pluginName() const override { return manifest().name; }
 
     Status addRoute(Route route) override {
-        const std::string& name = manifest_.name;
-        if (!open_) {
-            return {Code::kFailedPrecondition, "registration-closed", "routes are registered during registerWith only"};
+        const std::string& name = manifest().name;
+        if (auto s = checkOpen(); !s.isOk()) {
+            return s;
         }
         if (!validRelativePattern(route.pattern)) {
             return {Code::kInvalidArgument, "invalid-route",
@@ -105,7 +109,7 @@ public:
         }
         if (!route.permission.empty()) {
             bool declared = false;
-            for (const auto& p : manifest_.permissions) {
+            for (const auto& p : manifest().permissions) {
                 declared = declared || p.name == route.permission;
             }
             if (!declared) {
@@ -126,23 +130,90 @@ public:
         if (route.tag.empty()) {
             route.tag = name;
         }
-        route.handler = PluginHandler{plugin_, running_, name, &database_, &metrics_, std::move(route.handler)};
         routes_.push_back(std::move(route));
         return Status::ok();
     }
 
-    void log(LogLevel level, const std::string& message) override { logLine(levelName(level), manifest_.name, message); }
+    Status subscribe(const std::string& eventName, EventHandler handler) override {
+        if (auto s = checkOpen(); !s.isOk()) {
+            return s;
+        }
+        const auto& consumes = manifest().eventsConsumed;
+        if (std::find(consumes.begin(), consumes.end(), eventName) == consumes.end()) {
+            return {Code::kInvalidArgument, "undeclared-event",
+                    manifest().name + ": subscribes to '" + eventName + "', which manifest.json does not list under events.consumes"};
+        }
+        if (!handler) {
+            return {Code::kInvalidArgument, "invalid-handler", manifest().name + ": no handler for " + eventName};
+        }
+        subscriptions_.emplace_back(eventName, std::move(handler));
+        return Status::ok();
+    }
+
+    Status addJob(const std::string& name, JobHandler handler) override {
+        if (auto s = checkOpen(); !s.isOk()) {
+            return s;
+        }
+        if (!validName(name) || !handler) {
+            return {Code::kInvalidArgument, "invalid-job",
+                    manifest().name + ": a job needs a name matching [a-z][a-z0-9_]* and a handler ('" + name + "')"};
+        }
+        if (jobs_.count(name) != 0) {
+            return {Code::kConflict, "duplicate-job", manifest().name + ": job " + name + " twice"};
+        }
+        jobs_[name] = std::move(handler);
+        return Status::ok();
+    }
+
+    Status exportFunction(LuaFunction function) override {
+        if (auto s = checkOpen(); !s.isOk()) {
+            return s;
+        }
+        if (manifest().luaModule.empty()) {
+            return {Code::kInvalidArgument, "no-lua-module",
+                    manifest().name + ": exporting '" + function.name + "' needs lua_module in manifest.json"};
+        }
+        if (!validName(function.name) || !function.call || !function.argsSchema.is_object()) {
+            return {Code::kInvalidArgument, "invalid-function",
+                    manifest().name + ": a Lua function needs a name matching [a-z][a-z0-9_]*, a call and an object "
+                                      "argsSchema ('" + function.name + "')"};
+        }
+        for (const auto& f : functions_) {
+            if (f.name == function.name) {
+                return {Code::kConflict, "duplicate-function", manifest().name + ": function " + function.name + " twice"};
+            }
+        }
+        functions_.push_back(std::move(function));
+        return Status::ok();
+    }
+
+    void log(LogLevel level, const std::string& message) override { pluginLog(level, manifest().name, message); }
+    Metrics& metrics() override { return *runtime_->metrics; }
 
     void close() { open_ = false; }
-    std::vector<Route>& routes() { return routes_; }
+
+    template <typename F>
+    std::shared_ptr<const Bound<F>> bind(F inner) const {
+        return std::make_shared<const Bound<F>>(Bound<F>{plugin_, running_, runtime_, std::move(inner)});
+    }
+
+    std::vector<Route> routes_;
+    std::vector<std::pair<std::string, EventHandler>> subscriptions_;
+    std::map<std::string, JobHandler> jobs_;
+    std::vector<LuaFunction> functions_;
 
 private:
-    const Manifest& manifest_;
+    const Manifest& manifest() const { return *runtime_->manifest; }
+    Status checkOpen() const {
+        if (!open_) {
+            return {Code::kFailedPrecondition, "registration-closed", "plugins register during registerWith only"};
+        }
+        return Status::ok();
+    }
+
     std::shared_ptr<Plugin> plugin_;
     std::shared_ptr<std::atomic<bool>> running_;
-    data::Database& database_;
-    http::Metrics& metrics_;
-    std::vector<Route> routes_;
+    std::shared_ptr<const PluginRuntime> runtime_;
     bool open_ = true;
 };
 
@@ -156,6 +227,23 @@ struct PluginHost::Loaded {
     std::shared_ptr<Plugin> plugin;
     std::shared_ptr<std::atomic<bool>> running = std::make_shared<std::atomic<bool>>(false);
 };
+
+namespace {
+
+/// Services for background work of `tenantId`, or why there are none.
+Result<std::shared_ptr<TenantServices>> backgroundServices(ServiceHub& hub, const PluginRuntime& runtime,
+                                                           const std::atomic<bool>& running, const std::string& tenantId) {
+    const auto& name = runtime.manifest->name;
+    if (!running.load()) {
+        return Status(Code::kUnavailable, "plugin-unavailable", "The " + name + " module is not running.");
+    }
+    if (!hub.enabled(tenantId, name)) {
+        return Status(Code::kNotFound, "plugin-disabled", "The " + name + " module is not enabled for this school.");
+    }
+    return hub.forTenant(runtime, tenantId);
+}
+
+}  // namespace
 
 PluginHost::~PluginHost() { stopAll(); }
 
@@ -201,27 +289,62 @@ Status PluginHost::loadOne(const Manifest& manifest, const std::filesystem::path
     loaded->name = manifest.name;
     loaded->folder = folder;
     loaded->plugin = plugin;
-    Registrar registrar(manifest, plugin, loaded->running, database_, metrics_);
-    Status registered;
-    try {
-        registered = plugin->registerWith(registrar);
-    } catch (const std::exception& e) {
-        registered = Status(Code::kInternal, "plugin-register-failed", manifest.name + ": registerWith threw: " + e.what());
-    } catch (...) {
-        registered = Status(Code::kInternal, "plugin-register-failed", manifest.name + ": registerWith threw");
-    }
+    auto runtime = std::make_shared<PluginRuntime>();
+    runtime->manifest = std::make_shared<const Manifest>(manifest);
+    runtime->folder = folder;
+    runtime->metrics = hub_.pluginMetrics(manifest.name);
+    Registrar registrar(plugin, loaded->running, runtime);
+    Status registered = contained(manifest.name, hub_.metrics(), "registerWith", true,
+                                  [&] { return plugin->registerWith(registrar); });
     registrar.close();
     if (!registered.isOk()) {
         return registered;
     }
-    for (auto& route : registrar.routes()) {
+    ServiceHub* hub = &hub_;
+    for (auto& route : registrar.routes_) {
+        route.handler = PluginHandler{registrar.bind(std::move(route.handler)), hub};
         router_.add(std::move(route));
+    }
+    for (auto& [eventName, handler] : registrar.subscriptions_) {
+        auto bound = registrar.bind(std::move(handler));
+        hub_.bus().subscribe("plugin:" + manifest.name, eventName, [bound, hub](const Event& event) -> Status {
+            auto services = backgroundServices(*hub, *bound->runtime, *bound->running, event.tenantId);
+            if (!services) {
+                // Disabled there, or the school is gone: nothing to deliver.
+                return services.status().code() == Code::kNotFound ? Status::ok() : services.status();
+            }
+            return contained(bound->name(), hub->metrics(), "event handler for " + event.name, true,
+                             [&] { return bound->inner(event, **services); });
+        });
+    }
+    for (auto& [jobName, handler] : registrar.jobs_) {
+        auto bound = registrar.bind(std::move(handler));
+        hub_.jobs().registerHandler(manifest.name + "." + jobName,
+                                    [bound, hub](const Job& job, JobControl& control) -> Result<nlohmann::json> {
+                                        auto services = backgroundServices(*hub, *bound->runtime, *bound->running,
+                                                                           job.tenantId);
+                                        if (!services) {
+                                            return services.status();
+                                        }
+                                        return contained(bound->name(), hub->metrics(), "job " + job.name, true,
+                                                         [&] { return bound->inner(job, **services, control); });
+                                    });
+    }
+    for (auto& function : registrar.functions_) {
+        auto bound = registrar.bind(std::move(function.call));
+        const std::string qualified = manifest.luaModule + "." + function.name;
+        function.call = [bound, hub, qualified](TenantServices& services, const nlohmann::json& args) {
+            return contained(bound->name(), hub->metrics(), "Lua function " + qualified, true,
+                             [&] { return bound->inner(services, args); });
+        };
+        functions_.push_back({manifest.name, qualified, std::move(function)});
     }
     for (const auto& permission : manifest.permissions) {
         for (const auto& role : permission.defaultRoles) {
             auth::grantPermission(role, permission.name);
         }
     }
+    runtimes_[manifest.name] = {runtime, loaded->running};
     loaded_.push_back(std::move(loaded));
     return Status::ok();
 }
@@ -271,26 +394,19 @@ void PluginHost::load(const std::vector<std::filesystem::path>& roots) {
     std::sort(records_.begin(), records_.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     for (const auto& r : records_) {
         if (r.loaded) {
-            logLine("info", r.name, "loaded " + r.version + " from " + r.folder.string());
+            pluginLog(LogLevel::kInfo, r.name, "loaded " + r.version + " from " + r.folder.string());
         } else {
-            logLine("warn", r.name, "not loaded: " + r.reason);
+            pluginLog(LogLevel::kWarning, r.name, "not loaded: " + r.reason);
         }
     }
 }
 
 void PluginHost::startAll() {
     for (const auto& l : loaded_) {
-        Status s;
-        try {
-            s = l->plugin->start();
-        } catch (const std::exception& e) {
-            s = Status(Code::kInternal, "plugin-start-failed", std::string("start threw: ") + e.what());
-        } catch (...) {
-            s = Status(Code::kInternal, "plugin-start-failed", "start threw");
-        }
+        const Status s = contained(l->name, hub_.metrics(), "start", true, [&] { return l->plugin->start(); });
         l->running->store(s.isOk());
         if (!s.isOk()) {
-            logLine("error", l->name, "start failed: " + s.message());
+            pluginLog(LogLevel::kError, l->name, "start failed: " + s.message());
         }
     }
 }
@@ -301,10 +417,35 @@ void PluginHost::stopAll() {
             try {
                 (*it)->plugin->stop();
             } catch (...) {
-                logLine("error", (*it)->name, "stop threw");
+                pluginLog(LogLevel::kError, (*it)->name, "stop threw");
             }
         }
     }
+}
+
+Result<nlohmann::json> PluginHost::callLuaFunction(const std::string& qualifiedName, const std::string& tenantId,
+                                                  const nlohmann::json& args) const {
+    for (const auto& f : functions_) {
+        if (f.qualifiedName != qualifiedName) {
+            continue;
+        }
+        const auto& [runtime, running] = runtimes_.at(f.plugin);
+        auto services = backgroundServices(hub_, *runtime, *running, tenantId);
+        if (!services) {
+            return services.status().code() == Code::kNotFound
+                       ? Status(Code::kNotFound, "unknown-function", "No function " + qualifiedName + " for this school.")
+                       : services.status();
+        }
+        if (auto errors = http::validateJson(f.function.argsSchema, args); !errors.empty()) {
+            Status s(Code::kInvalidArgument, "validation", qualifiedName + ": invalid arguments");
+            for (auto& e : errors) {
+                s.addField(std::move(e));
+            }
+            return s;
+        }
+        return f.function.call(**services, args);
+    }
+    return Status(Code::kNotFound, "unknown-function", "No function " + qualifiedName + " for this school.");
 }
 
 std::vector<data::MigrationSource> PluginHost::migrationSources() const {

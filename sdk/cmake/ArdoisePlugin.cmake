@@ -1,8 +1,8 @@
 # ardoise_add_plugin(<name> SOURCES <files...> [OUTPUT_DIR <dir>])
 #
 # Builds a plugin as a shared library lib<name>.so in <dir>/<name>/ (default:
-# ${CMAKE_BINARY_DIR}/plugins), next to a copy of its manifest.json and
-# migrations/, which is the folder layout the host discovers. The plugin
+# ${CMAKE_BINARY_DIR}/plugins), next to a copy of its manifest.json,
+# migrations/ and templates/, which is the folder layout the host discovers. The plugin
 # sees only the SDK headers.
 function(ardoise_add_plugin name)
   cmake_parse_arguments(ARG "" "OUTPUT_DIR" "SOURCES" ${ARGN})
@@ -22,9 +22,9 @@ function(ardoise_add_plugin name)
     LIBRARY_OUTPUT_DIRECTORY "${out}")
   # Copied at configure time: CMake re-runs when they change.
   configure_file("${CMAKE_CURRENT_SOURCE_DIR}/manifest.json" "${out}/manifest.json" COPYONLY)
-  file(GLOB migrations CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/migrations/*.sql")
-  foreach(migration ${migrations})
-    get_filename_component(file ${migration} NAME)
-    configure_file(${migration} "${out}/migrations/${file}" COPYONLY)
+  file(GLOB_RECURSE data CONFIGURE_DEPENDS RELATIVE "${CMAKE_CURRENT_SOURCE_DIR}"
+       "${CMAKE_CURRENT_SOURCE_DIR}/migrations/*.sql" "${CMAKE_CURRENT_SOURCE_DIR}/templates/*.mustache")
+  foreach(file ${data})
+    configure_file("${CMAKE_CURRENT_SOURCE_DIR}/${file}" "${out}/${file}" COPYONLY)
   endforeach()
 endfunction()

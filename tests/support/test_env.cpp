@@ -131,6 +131,7 @@ TestServer::TestServer(const std::string& backend, bool startNow) : db_(std::mak
     config_.jwtKeys = "test1:" + std::string(48, 'k');
     config_.accessLog = false;
     config_.outbox = false;
+    config_.jobWorkers = 0;  // tests run the event dispatcher and jobs by hand (drain)
     config_.httpThreads = 64;
     config_.rateAuthPerMinute = 1000;
     config_.pluginPath = ARDOISE_FIXTURE_PLUGIN_DIR;  // every suite also covers plugin routes
@@ -242,6 +243,8 @@ std::map<std::string, long long> TestServer::rowCounts() {
     }
     tables.emplace_back("tenants");
     tables.emplace_back("platform_mail_outbox");
+    tables.emplace_back("platform_events");
+    tables.emplace_back("platform_jobs");
     std::map<std::string, long long> out;
     for (const auto& t : tables) {
         out[t] = countRows(t);

@@ -21,8 +21,7 @@
 
 namespace ardoise {
 
-class TenantDatabase;
-
+class TenantServices;
 
 /// Case-insensitive header map keys are stored lower-case.
 using Headers = std::map<std::string, std::string>;
@@ -71,9 +70,9 @@ struct Request {
     std::shared_ptr<const TenantContext> tenant;  ///< shared with the resolution cache
     std::optional<Principal> principal;
     nlohmann::json json;  ///< parsed and validated body, when the route has a schema
-    /// The school's data, for plugin routes (see ardoise/database.hpp); null
-    /// for kernel routes, which reach data through the kernel's own services.
-    std::shared_ptr<TenantDatabase> db;
+    /// The school's data, events, jobs, settings… for plugin routes (see
+    /// ardoise/services.hpp); null for kernel routes.
+    std::shared_ptr<TenantServices> services;
 
     std::string header(const std::string& lowerName) const {
         auto it = headers.find(lowerName);

@@ -5,14 +5,16 @@
 // Lifecycle (all calls on the host's start-up or shutdown thread):
 //   1. the host reads the exported descriptor and refuses an incompatible SDK
 //      or toolchain before running any other plugin code;
-//   2. it creates the plugin and calls registerWith(context) once: routes
-//      (and, in later SDK versions, event handlers, jobs, Lua functions) are
-//      registered there and only there;
+//   2. it creates the plugin and calls registerWith(context) once: routes,
+//      event handlers, jobs and Lua functions are registered there and only
+//      there;
 //   3. start() once serving begins, stop() before the library is unloaded.
-// An exception escaping a handler becomes a 500 problem for that request
-// only; the kernel keeps serving. Prefer returning a Status.
+// An exception escaping a route handler becomes a 500 problem for that
+// request only, one escaping an event handler or a job a failed attempt with
+// its message; the kernel keeps serving. Prefer returning a Status.
 
 #include <ardoise/http.hpp>
+#include <ardoise/services.hpp>
 #include <ardoise/status.hpp>
 #include <ardoise/version.hpp>
 
@@ -42,8 +44,6 @@ struct PluginDescriptor {
     const char* toolchain;  ///< ARDOISE_TOOLCHAIN of the plugin's build
 };
 
-enum class LogLevel { kDebug, kInfo, kWarning, kError };
-
 /// The host's side, handed to Plugin::registerWith. Valid only during that
 /// call; do not keep it.
 class PluginContext {
@@ -60,8 +60,28 @@ public:
     /// permission), kConflict (the same method and pattern twice).
     virtual Status addRoute(Route route) = 0;
 
+    /// Calls `handler` for every event `name` (declared under events.consumes
+    /// of the manifest) of the schools where this plugin is enabled, at least
+    /// once, on a background thread. A failure or exception is retried with
+    /// backoff. Errors: kInvalidArgument (undeclared event, no handler).
+    virtual Status subscribe(const std::string& eventName, EventHandler handler) = 0;
+
+    /// Registers the job `<plugin>.<name>` (name: [a-z][a-z0-9_]*), queued
+    /// with TenantServices::enqueue and run on the job workers. Errors:
+    /// kInvalidArgument (name, no handler), kConflict (twice).
+    virtual Status addJob(const std::string& name, JobHandler handler) = 0;
+
+    /// Offers `function` to the school's Lua scripts as
+    /// `<lua_module>.<name>`; the manifest must declare lua_module. Errors:
+    /// kInvalidArgument (no lua_module, name, no function), kConflict (twice).
+    virtual Status exportFunction(LuaFunction function) = 0;
+
     /// A structured log line tagged with the plugin's name. Thread-safe.
     virtual void log(LogLevel level, const std::string& message) = 0;
+
+    /// The plugin's metrics; the reference stays valid while the plugin is
+    /// loaded (unlike the context itself).
+    virtual Metrics& metrics() = 0;
 };
 
 class Plugin {
