@@ -89,6 +89,7 @@ Application::Application(Config config) : config_(std::move(config)) {
     jobOptions.workers = config_.jobWorkers;
     jobs_ = std::make_unique<events::JobQueue>(*db_, metrics_, jobOptions);
     bus_ = std::make_unique<events::EventBus>(*db_, *jobs_, metrics_);
+    auth_->setEvents(bus_.get());
     registerJobRoutes(router_, *jobs_);
     hub_ = std::make_unique<plugins::ServiceHub>(*db_, *bus_, *jobs_, metrics_);
     plugins_ = std::make_unique<plugins::PluginHost>(router_, *hub_);

@@ -8,6 +8,7 @@
 #include "kernel/auth/permissions.hpp"
 #include "kernel/auth/totp.hpp"
 #include "kernel/data/ids.hpp"
+#include "kernel/events/event_bus.hpp"
 #include "kernel/notify/outbox.hpp"
 
 namespace ardoise::kernel::auth {
@@ -439,9 +440,15 @@ Result<json> AuthService::createUser(const http::TenantContext& tenant, const js
     }
     recordAudit(db, {actorId, withPassword ? "user.created" : "user.invited", id, origin.ip, origin.requestId,
                      {{"email", email}, {"roles", input.at("roles")}}});
+    events::publish(db.connection(), tenant.id, "user.created", "kernel",
+                    {{"id", id}, {"name", input.at("name")}, {"roles", input.at("roles")},
+                     {"status", withPassword ? "active" : "invited"}});
     tx.commit();
     if (outbox_ != nullptr && !withPassword) {
         outbox_->poke();
+    }
+    if (events_ != nullptr) {
+        events_->poke();
     }
     return userToJson(*row);
 }

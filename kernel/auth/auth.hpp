@@ -17,6 +17,9 @@
 namespace ardoise::kernel::notify {
 class OutboxWorker;
 }
+namespace ardoise::kernel::events {
+class EventBus;
+}
 
 namespace ardoise::kernel::auth {
 
@@ -41,6 +44,8 @@ public:
                 AuthOptions options);
 
     void setOutbox(notify::OutboxWorker* outbox) { outbox_ = outbox; }
+    /// Woken after a commit that published an event (user.created).
+    void setEvents(events::EventBus* events) { events_ = events; }
 
     // --- schemas used by the routes and the OpenAPI document
     static const nlohmann::json& loginSchema();
@@ -119,6 +124,7 @@ private:
     TokenSigner& operatorTokens_;
     AuthOptions options_;
     notify::OutboxWorker* outbox_ = nullptr;
+    events::EventBus* events_ = nullptr;
 };
 
 /// A user row as API JSON (never secrets).

@@ -1,5 +1,6 @@
 #include "kernel/auth/permissions.hpp"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -16,12 +17,31 @@ std::map<std::string, std::set<std::string>>& table() {
     };
     return t;
 }
+
+std::shared_mutex& roleSetMutex() {
+    static std::shared_mutex mutex;
+    return mutex;
+}
+
+/// Role lists are a handful of combinations; entries are never removed, so
+/// references stay valid.
+std::map<std::string, std::unique_ptr<RoleSet>>& roleSets() {
+    static std::map<std::string, std::unique_ptr<RoleSet>> cache;
+    return cache;
+}
 }  // namespace
 
 void grantPermission(const std::string& role, const std::string& permission) {
     auto it = table().find(role);
     if (it != table().end()) {
         it->second.insert(permission);
+    }
+    // Role sets already handed out see the grant too (plugins load before serving).
+    std::unique_lock lock(roleSetMutex());
+    for (auto& [stored, set] : roleSets()) {
+        if (std::find(set->roles.begin(), set->roles.end(), role) != set->roles.end()) {
+            set->permissions = std::make_shared<const std::set<std::string>>(permissionsOf(set->roles));
+        }
     }
 }
 
@@ -42,8 +62,8 @@ std::set<std::string> permissionsOf(const std::vector<std::string>& roles) {
 }
 
 const RoleSet& roleSet(const std::string& storedRoles) {
-    static std::shared_mutex mutex;
-    static std::map<std::string, std::unique_ptr<RoleSet>> cache;
+    auto& mutex = roleSetMutex();
+    auto& cache = roleSets();
     {
         std::shared_lock lock(mutex);
         auto it = cache.find(storedRoles);
@@ -60,8 +80,6 @@ const RoleSet& roleSet(const std::string& storedRoles) {
     }
     set->permissions = std::make_shared<const std::set<std::string>>(permissionsOf(set->roles));
     std::unique_lock lock(mutex);
-    // Role lists are a handful of combinations; entries are never removed, so
-    // references stay valid.
     auto& slot = cache[storedRoles];
     if (!slot) {
         slot = std::move(set);

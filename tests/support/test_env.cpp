@@ -134,7 +134,8 @@ TestServer::TestServer(const std::string& backend, bool startNow) : db_(std::mak
     config_.jobWorkers = 0;  // tests run the event dispatcher and jobs by hand (drain)
     config_.httpThreads = 64;
     config_.rateAuthPerMinute = 1000;
-    config_.pluginPath = ARDOISE_FIXTURE_PLUGIN_DIR;  // every suite also covers plugin routes
+    // Every suite also covers the fixture plugins and the first-party ones.
+    config_.pluginPath = std::string(ARDOISE_FIXTURE_PLUGIN_DIR) + ":" + ARDOISE_PLUGIN_DIR;
     if (startNow) {
         start();
     }

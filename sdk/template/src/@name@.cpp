@@ -41,10 +41,17 @@ Status @Name@Plugin::registerWith(PluginContext& context) {
         return s;
     }
 
-    // EVENT HANDLERS: not available yet. The SDK has no events API in 0.1;
-    // handlers for the events this plugin consumes ("events"/"consumes" in
-    // manifest.json) will be registered here, through the PluginContext,
-    // once the events API arrives in a later SDK minor.
+    // An event handler: runs on a background thread for every user created
+    // in a school where the plugin is enabled, at least once (use e.id to
+    // make repeated deliveries harmless). A failed Status is retried later.
+    auto welcomed = context.subscribe("user.created", [](const Event& e, TenantServices& services) -> Status {
+        services.metrics().increment("users_seen_total");
+        services.log(LogLevel::kInfo, "new user " + e.payload.value("id", std::string()));
+        return Status::ok();
+    });
+    if (!welcomed.isOk()) {
+        return welcomed;
+    }
 
     context.log(LogLevel::kInfo, "registered");
     return Status::ok();

@@ -7,7 +7,7 @@ namespace ardoise::plugins::@name@ {
 
 class @Name@Plugin : public Plugin {
 public:
-    /// Adds GET /api/v1/@name@/hello.
+    /// Adds GET /api/v1/@name@/hello and a handler of user.created.
     Status registerWith(PluginContext& context) override;
 };
 

@@ -33,3 +33,14 @@ TEST_CASE("@name@'s GET /hello answers in the request's language", "[@name@]") {
     REQUIRE(enResponse.isOk());
     CHECK(nlohmann::json::parse(enResponse->body)["message"] == "Hello, Awa Test");
 }
+
+TEST_CASE("@name@ counts the users created in its schools", "[@name@]") {
+    FakePluginContext context("@name@");
+    @Name@Plugin plugin;
+    REQUIRE(plugin.registerWith(context).isOk());
+    REQUIRE(context.deliver("user.created", {{"id", "u1"}, {"roles", {"student"}}}).isOk());
+    REQUIRE(context.deliver("user.created", {{"id", "u2"}, {"roles", {"teacher"}}}).isOk());
+    CHECK(context.services().metricsValue.values["users_seen_total"] == 2);
+    REQUIRE(context.services().logs.size() == 2);
+    CHECK(context.services().logs[1].message == "new user u2");
+}
