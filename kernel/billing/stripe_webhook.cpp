@@ -309,6 +309,9 @@ EventOutcome applyInvoice(data::Connection& c, const json& event, const json& in
     if (!row) {
         return EventOutcome::kUnknownTenant;
     }
+    if (row->text("state_event_id") == event["id"].get<std::string>()) {
+        return EventOutcome::kStale;  // this very event, delivered again
+    }
     const auto now = data::nowSeconds();
     const auto known = c.queryOne("SELECT status FROM platform_stripe_invoices WHERE id = ?", {invoiceId});
     if (known && known->text("status") == "paid") {
