@@ -195,20 +195,25 @@ data::Value optionalInt(const json& object, const char* field) {
 
 /// The school's subscription row: by metadata.tenant_id, then the Stripe
 /// subscription id, then the customer id.
+/// The row is locked until the transaction ends (PostgreSQL; SQLite's write
+/// transaction already excludes other writers), so two workers applying
+/// events of one school cannot interleave their read and write.
 std::optional<data::Row> findSubscription(data::Connection& c, const std::string& tenantId,
                                           const std::string& subscriptionId, const std::string& customerId) {
+    const std::string lock = c.dialect() == data::Dialect::kPostgres ? " FOR UPDATE" : "";
     if (!tenantId.empty()) {
-        if (auto r = c.queryOne("SELECT * FROM platform_subscriptions WHERE tenant_id = ?", {tenantId})) {
+        if (auto r = c.queryOne("SELECT * FROM platform_subscriptions WHERE tenant_id = ?" + lock, {tenantId})) {
             return r;
         }
     }
     if (!subscriptionId.empty()) {
-        if (auto r = c.queryOne("SELECT * FROM platform_subscriptions WHERE stripe_subscription_id = ?", {subscriptionId})) {
+        if (auto r = c.queryOne("SELECT * FROM platform_subscriptions WHERE stripe_subscription_id = ?" + lock,
+                                {subscriptionId})) {
             return r;
         }
     }
     if (!customerId.empty()) {
-        return c.queryOne("SELECT * FROM platform_subscriptions WHERE stripe_customer_id = ?", {customerId});
+        return c.queryOne("SELECT * FROM platform_subscriptions WHERE stripe_customer_id = ?" + lock, {customerId});
     }
     return std::nullopt;
 }
