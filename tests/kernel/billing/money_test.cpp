@@ -53,7 +53,7 @@ TEST_CASE("The decimal string of an amount round-trips through parsing", "[billi
     CHECK(ardoise::toDecimalString({-5, "KWD"}) == "-0.005");
     CHECK(ardoise::toDecimalString({125000, "XOF"}) == "125000");
     CHECK(ardoise::toDecimalString({INT64_MIN, "XOF"}) == "-9223372036854775808");
-    for (const Money m : {Money{1250, "EUR"}, Money{-7, "USD"}, Money{125000, "XOF"}, Money{1001, "TND"}}) {
+    for (const Money& m : {Money{1250, "EUR"}, Money{-7, "USD"}, Money{125000, "XOF"}, Money{1001, "TND"}}) {
         CHECK(*ardoise::parseMoney(ardoise::toDecimalString(m), m.currency) == m);
     }
 }

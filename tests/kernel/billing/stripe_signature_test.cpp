@@ -53,7 +53,7 @@ TEST_CASE("A tampered body, a wrong secret or a malformed header is refused", "[
     CHECK(verifyStripeSignature(kPayload, header, {"whsec_other"}, kT).type() == "stripe-signature-invalid");
     // The timestamp is signed: moving it breaks the signature.
     CHECK_FALSE(verifyStripeSignature(kPayload, "t=1700000001,v1=" + kKnownV1, {kSecret}, kT).isOk());
-    for (const std::string bad : {std::string(""), "v1=" + kKnownV1, std::string("t=1700000000"),
+    for (const std::string& bad : {std::string(""), "v1=" + kKnownV1, std::string("t=1700000000"),
                                   "t=abc,v1=" + kKnownV1, "t=-1700000000,v1=" + kKnownV1,
                                   "t=1700000000,v1=" + kKnownV1.substr(2), "t=1700000000,v0=" + kKnownV1,
                                   "t=1700000000,v1=" + std::string(64, 'z')}) {
