@@ -21,6 +21,15 @@ trap pg_stop EXIT
 pg_start
 export ARDOISE_TEST_REQUIRE_PG=1
 
+# One Prism (a mock serving Stripe's OpenAPI document) for the whole run; the
+# billing contract test waits until it answers. Without it, the test starts its own.
+prism_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+tests/js/node_modules/.bin/prism mock -h 127.0.0.1 -p "$prism_port" "$root/../shared/specs/stripe-openapi-trimmed.json" \
+  >build/test/prism.log 2>&1 &
+prism_pid=$!
+trap 'kill "$prism_pid" 2>/dev/null || true; pg_stop' EXIT
+export ARDOISE_TEST_STRIPE_MOCK_URL="http://127.0.0.1:$prism_port"
+
 echo "== tests (SQLite and PostgreSQL)"
 ctest --test-dir build/test --output-on-failure -j 2 --timeout 600
 

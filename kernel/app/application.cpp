@@ -50,6 +50,22 @@ std::vector<std::pair<std::string, std::string>> jwtKeys(const Config& c) {
     return keys;
 }
 
+billing::BillingOptions billingOptions(const Config& c) {
+    billing::BillingOptions o;
+    o.stripe.apiBase = c.stripeApiBase;
+    o.stripe.secretKey = c.stripeSecretKey;
+    o.stripe.connectTimeoutMs = c.stripeConnectTimeoutMs;
+    o.stripe.timeoutMs = c.stripeTimeoutMs;
+    o.stripe.maxRetries = c.stripeMaxRetries;
+    std::stringstream secrets(c.stripeWebhookSecrets);
+    for (std::string s; std::getline(secrets, s, ',');) {
+        if (!s.empty()) {
+            o.webhookSecrets.push_back(s);
+        }
+    }
+    return o;
+}
+
 }  // namespace
 
 Application::Application(Config config) : config_(std::move(config)) {
@@ -103,6 +119,8 @@ Application::Application(Config config) : config_(std::move(config)) {
                 }},
                outbox_.get());
     registerPluginRoutes(router_, *plugins_, *enablement_, *tenants_);
+    billing_ = std::make_unique<billing::Billing>(*db_, billingOptions(config_));
+    billing_->registerRoutes(router_, *tenants_);
 
     http::PipelineOptions options;
     options.baseDomain = config_.baseDomain;

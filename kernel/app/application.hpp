@@ -8,6 +8,7 @@
 
 #include "kernel/app/config.hpp"
 #include "kernel/auth/auth.hpp"
+#include "kernel/billing/billing.hpp"
 #include "kernel/data/database.hpp"
 #include "kernel/data/migrations.hpp"
 #include "kernel/events/event_bus.hpp"
@@ -46,6 +47,7 @@ public:
     events::EventBus& events() { return *bus_; }
     plugins::PluginHost& plugins() { return *plugins_; }
     plugins::Enablement& enablement() { return *enablement_; }
+    billing::Billing& billing() { return *billing_; }
     std::vector<data::MigrationSource> migrationSources() const;
 
 private:
@@ -66,6 +68,7 @@ private:
     std::unique_ptr<plugins::ServiceHub> hub_;
     std::unique_ptr<plugins::PluginHost> plugins_;
     std::unique_ptr<plugins::Enablement> enablement_;
+    std::unique_ptr<billing::Billing> billing_;
     std::unique_ptr<http::Pipeline> pipeline_;
     std::unique_ptr<http::Server> server_;
 };

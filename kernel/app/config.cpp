@@ -64,6 +64,12 @@ const std::vector<Key>& keys() {
         {"outbox", "run the email delivery worker", setter(&Config::outbox, "outbox")},
         {"job_workers", "background job threads (0: no job workers and no event dispatcher)", setter(&Config::jobWorkers, "job_workers")},
         {"plugin_path", "':'-separated folders holding plugin folders (default: build tree, then <prefix>/lib/ardoise/plugins)", setter(&Config::pluginPath, "plugin_path")},
+        {"stripe_api_base", "Stripe API base URL (a mock in tests)", setter(&Config::stripeApiBase, "stripe_api_base")},
+        {"stripe_secret_key", "Stripe secret key sk_…; empty: no payments through Stripe", setter(&Config::stripeSecretKey, "stripe_secret_key")},
+        {"stripe_webhook_secrets", "webhook signing secrets whsec_…[,whsec_…] (several during a rotation)", setter(&Config::stripeWebhookSecrets, "stripe_webhook_secrets")},
+        {"stripe_connect_timeout_ms", "Stripe connect timeout, ms", setter(&Config::stripeConnectTimeoutMs, "stripe_connect_timeout_ms")},
+        {"stripe_timeout_ms", "Stripe request timeout per attempt, ms", setter(&Config::stripeTimeoutMs, "stripe_timeout_ms")},
+        {"stripe_max_retries", "Stripe retries after the first attempt", setter(&Config::stripeMaxRetries, "stripe_max_retries")},
     };
     return k;
 }

@@ -39,6 +39,12 @@ struct Config {
     bool outbox = true;  ///< run the email delivery worker
     int jobWorkers = 2;  ///< job worker threads; 0 runs neither jobs nor the event dispatcher (tests drive them)
     std::string pluginPath;  ///< ':'-separated folders of plugin folders; "" = build tree, then install prefix
+    std::string stripeApiBase = "https://api.stripe.com";
+    std::string stripeSecretKey;       ///< "" = no payments through Stripe
+    std::string stripeWebhookSecrets;  ///< "whsec_a,whsec_b": any may sign (rotation)
+    int stripeConnectTimeoutMs = 5000;
+    int stripeTimeoutMs = 30000;
+    int stripeMaxRetries = 2;
 
     /// Applies a JSON object of settings; unknown keys are errors.
     Status apply(const nlohmann::json& settings);

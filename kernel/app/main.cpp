@@ -31,9 +31,14 @@ Commands:
   tenant update SLUG [--name N] [--locale fr|en] [--timezone TZ] [--currency XOF]
   tenant list | show SLUG | suspend SLUG | resume SLUG | delete SLUG
   tenant apply DIR              create or update a tenant from DIR/tenant.json and DIR/users.json
+                                (and DIR/plans.json, DIR/plan.json when present)
   user create --tenant S --email E --name N --roles admin[,teacher] [--password P]
   user list --tenant S
   plugin new NAME [--dir DIR]   a new plugin folder from the SDK template (default DIR: ./plugins/NAME)
+  plan list | show CODE | delete CODE
+  plan create --file F | --json J     a plan as JSON (see POST /api/v1/platform/plans)
+  plan update CODE --file F | --json J   replace a plan's names, trial, prices, limits and features
+  plan assign --tenant S --plan CODE [--interval month|year] [--currency C]
   plugin list | info NAME       plugins found on plugin_path, loaded or refused (and why)
 
 Passwords may also come from ARDOISE_PASSWORD instead of --password.
@@ -143,6 +148,141 @@ int userCreate(Application& app, const Args& a) {
     return 0;
 }
 
+/// A JSON document from a file, or nullopt when the file is absent.
+std::optional<json> readJsonFile(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    if (!in) {
+        return std::nullopt;
+    }
+    json doc = json::parse(in, nullptr, false);
+    if (doc.is_discarded()) {
+        throw std::runtime_error(file.string() + " is not valid JSON");
+    }
+    return doc;
+}
+
+/// Creates or replaces each plan of a JSON array file (absent file: nothing).
+int applyPlans(Application& app, const std::filesystem::path& file) {
+    auto plans = readJsonFile(file);
+    if (!plans) {
+        return 0;
+    }
+    if (!plans->is_array()) {
+        return fail(file.string() + " must be a JSON array of plans");
+    }
+    for (const auto& p : *plans) {
+        if (auto s = validate(ardoise::kernel::billing::PlanService::createSchema(), p); !s.isOk()) {
+            return fail(s);
+        }
+        bool created = false;
+        auto plan = app.billing().plans().upsert(p, &created);
+        if (!plan) {
+            return fail(plan.status());
+        }
+        std::cout << (created ? "created plan " : "updated plan ") << (*plan)["code"].get<std::string>() << "\n";
+    }
+    return 0;
+}
+
+/// Puts the tenant on the plan named in a JSON file (absent file: nothing).
+int applyTenantPlan(Application& app, const json& tenant, const std::filesystem::path& file) {
+    auto input = readJsonFile(file);
+    if (!input) {
+        return 0;
+    }
+    if (auto s = validate(ardoise::kernel::billing::PlanService::assignSchema(), *input); !s.isOk()) {
+        return fail(s);
+    }
+    auto sub = app.billing().plans().assign(tenant["id"], tenant["currency"], *input);
+    if (!sub) {
+        return fail(sub.status());
+    }
+    std::cout << "  plan " << (*sub)["plan"].get<std::string>() << " (" << (*sub)["status"].get<std::string>() << ")\n";
+    return 0;
+}
+
+/// --file F or --json J: the plan document of `plan create|update`.
+json planInput(const Args& a) {
+    if (auto it = a.options.find("json"); it != a.options.end()) {
+        json doc = json::parse(it->second, nullptr, false);
+        if (doc.is_discarded()) {
+            throw std::invalid_argument("--json is not valid JSON");
+        }
+        return doc;
+    }
+    auto doc = readJsonFile(need(a, "file"));
+    if (!doc) {
+        throw std::invalid_argument("cannot read " + need(a, "file"));
+    }
+    return *doc;
+}
+
+int planCommand(Application& app, const Args& a) {
+    using ardoise::kernel::billing::PlanService;
+    const std::string verb = a.positional.size() > 1 ? a.positional[1] : "";
+    const std::string target = a.positional.size() > 2 ? a.positional[2] : "";
+    auto& plans = app.billing().plans();
+    ardoise::Result<json> r = Status();
+    if (verb == "list") {
+        const json all = plans.list();
+        for (const auto& p : all["items"]) {
+            std::string prices;
+            for (const auto& price : p["prices"]) {
+                prices += (prices.empty() ? "" : ", ") + price["formatted"]["en"].get<std::string>() + "/" +
+                          price["interval"].get<std::string>() + (price["per_student"].get<bool>() ? " per student" : "");
+            }
+            std::cout << p["code"].get<std::string>() << "\t" << p["name"]["fr"].get<std::string>() << "\t"
+                      << (prices.empty() ? "no price" : prices) << "\n";
+        }
+        return 0;
+    }
+    if (verb == "create") {
+        const json input = planInput(a);
+        if (auto s = validate(PlanService::createSchema(), input); !s.isOk()) {
+            return fail(s);
+        }
+        r = plans.create(input);
+    } else if (verb == "assign") {
+        auto tenant = app.tenants().get(need(a, "tenant"));
+        if (!tenant) {
+            return fail(tenant.status());
+        }
+        json input = {{"plan", need(a, "plan")}};
+        for (const auto& key : {"interval", "currency"}) {
+            if (a.options.count(key) != 0) {
+                input[key] = a.options.at(key);
+            }
+        }
+        if (auto s = validate(PlanService::assignSchema(), input); !s.isOk()) {
+            return fail(s);
+        }
+        r = plans.assign((*tenant)["id"], (*tenant)["currency"], input);
+    } else if (target.empty()) {
+        return fail("plan " + verb + " needs a plan code (see --help)");
+    } else if (verb == "show") {
+        r = plans.get(target);
+    } else if (verb == "update") {
+        const json input = planInput(a);
+        if (auto s = validate(PlanService::replaceSchema(), input); !s.isOk()) {
+            return fail(s);
+        }
+        r = plans.replace(target, input);
+    } else if (verb == "delete") {
+        if (auto s = plans.remove(target); !s.isOk()) {
+            return fail(s);
+        }
+        std::cout << "deleted plan " << target << "\n";
+        return 0;
+    } else {
+        return fail("unknown plan command " + verb);
+    }
+    if (!r) {
+        return fail(r.status());
+    }
+    print(*r);
+    return 0;
+}
+
 int tenantApply(Application& app, const std::string& dir) {
     namespace fs = std::filesystem;
     std::ifstream tin(fs::path(dir) / "tenant.json");
@@ -156,6 +296,9 @@ int tenantApply(Application& app, const std::string& dir) {
     if (auto s = validate(ardoise::kernel::tenancy::TenantService::createSchema(), tenantDef); !s.isOk()) {
         return fail(s);
     }
+    if (int rc = applyPlans(app, fs::path(dir) / "plans.json"); rc != 0) {
+        return rc;
+    }
     bool created = false;
     auto tenant = app.tenants().upsert(tenantDef, &created);
     if (!tenant) {
@@ -163,6 +306,9 @@ int tenantApply(Application& app, const std::string& dir) {
     }
     std::cout << (created ? "created" : "updated") << " tenant " << (*tenant)["slug"].get<std::string>() << "\n";
     auto ctx = tenantContext(app, (*tenant)["slug"]);
+    if (int rc = applyTenantPlan(app, *tenant, fs::path(dir) / "plan.json"); rc != 0) {
+        return rc;
+    }
     std::ifstream uin(fs::path(dir) / "users.json");
     if (!uin) {
         return 0;
@@ -380,6 +526,9 @@ int run(const std::vector<std::string>& argv) {
     }
     if (command == "tenant") {
         return tenantCommand(app, args);
+    }
+    if (command == "plan") {
+        return planCommand(app, args);
     }
     if (command == "user" && args.positional.size() > 1) {
         if (args.positional[1] == "create") {
