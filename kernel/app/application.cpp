@@ -116,6 +116,9 @@ Application::Application(Config config) : config_(std::move(config)) {
                 },
                 [this](const std::string& tenantId, const std::string& plugin) {
                     return enablement_->settings(tenantId, plugin);
+                },
+                [this](const std::string& function, const std::string& tenantId, const nlohmann::json& args) {
+                    return plugins_->callLuaFunction(function, tenantId, args);
                 }},
                outbox_.get());
     registerPluginRoutes(router_, *plugins_, *enablement_, *tenants_);

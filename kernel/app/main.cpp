@@ -12,6 +12,7 @@
 
 #include "kernel/app/application.hpp"
 #include "kernel/http/json_schema.hpp"
+#include "kernel/plugins/plugin_services.hpp"
 #include "kernel/plugins/plugin_template.hpp"
 
 namespace {
@@ -498,6 +499,7 @@ int run(const std::vector<std::string>& argv) {
     if (command != "serve") {
         config->accessLog = false;
         config->outbox = false;
+        ardoise::kernel::plugins::setPluginLogThreshold(ardoise::LogLevel::kWarning);  // keep CLI output parseable
     }
     if (command == "plugin" && args.positional.size() > 1 && args.positional[1] == "new") {
         return pluginNew(*config, args);

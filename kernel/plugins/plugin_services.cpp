@@ -1,5 +1,6 @@
 #include "kernel/plugins/plugin_services.hpp"
 
+#include <atomic>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -173,6 +174,16 @@ public:
         return s;
     }
 
+    Result<json> call(const std::string& function, const json& args) override {
+        const std::string owner = function.substr(0, function.find('.'));
+        const auto& required = runtime_.manifest->dependencies;
+        if (required.count(owner) == 0 || !hub_.hooks().call) {
+            return Status(Code::kNotFound, "unknown-function",
+                          plugin() + " may call " + function + " only if manifest.json requires '" + owner + "'");
+        }
+        return hub_.hooks().call(function, tenant_->id, args);
+    }
+
     void log(LogLevel level, const std::string& message) override { pluginLog(level, plugin(), message, tenant_->id); }
     Metrics& metrics() override { return *runtime_.metrics; }
 
@@ -185,9 +196,16 @@ private:
     PluginDatabase db_;
 };
 
+std::atomic<int> logThreshold{static_cast<int>(LogLevel::kDebug)};
+
 }  // namespace
 
+void setPluginLogThreshold(LogLevel level) { logThreshold = static_cast<int>(level); }
+
 void pluginLog(LogLevel level, const std::string& plugin, const std::string& message, const std::string& tenantId) {
+    if (static_cast<int>(level) < logThreshold.load()) {
+        return;
+    }
     static std::mutex out;
     json line = {{"level", levelName(level)}, {"plugin", plugin}, {"msg", message}};
     if (!tenantId.empty()) {

@@ -36,6 +36,10 @@ struct PluginRuntime {
 struct TenantHooks {
     std::function<bool(const std::string& tenantId, const std::string& plugin)> enabled;
     std::function<nlohmann::json(const std::string& tenantId, const std::string& plugin)> settings;
+    /// Calls an exported function ("<module>.<name>") for the tenant.
+    std::function<Result<nlohmann::json>(const std::string& function, const std::string& tenantId,
+                                         const nlohmann::json& args)>
+        call;
 };
 
 class ServiceHub {
@@ -74,6 +78,9 @@ private:
     TenantHooks hooks_;
     notify::OutboxWorker* outbox_ = nullptr;
 };
+
+/// Plugin log lines below `level` are dropped (default: kDebug, all kept).
+void setPluginLogThreshold(LogLevel level);
 
 /// The structured log line of plugin code (stderr, one JSON object).
 void pluginLog(LogLevel level, const std::string& plugin, const std::string& message, const std::string& tenantId = "");

@@ -265,3 +265,16 @@ TEST_CASE("Lua functions a plugin exports are called per school, with arguments 
     CHECK(host.callLuaFunction("hello.count", b, json::object()).status().code() == Code::kNotFound);  // not enabled there
     CHECK(host.callLuaFunction("hello.nothing", a.id, json::object()).status().code() == Code::kNotFound);
 }
+
+TEST_CASE("A plugin calls the functions of a plugin it requires, for its own school only", "[plugins]") {
+    TestServer s("sqlite");
+    auto a = school(s, "ecole-a");
+    s.enablePlugin("ecole-a", "caller");
+    REQUIRE(s.as(a.admin, "ecole-a", "POST", "/api/v1/hello/greetings", {{"text", "Akwaba"}}).status == 201);
+    auto count = s.as(a.admin, "ecole-a", "GET", "/api/v1/caller/count?text=Akw");
+    REQUIRE(count.status == 200);
+    CHECK(count.json()["count"] == 1);
+    CHECK(s.as(a.admin, "ecole-a", "GET", "/api/v1/caller/count?function=announcements.recent").status == 404);  // not required
+    REQUIRE(s.as(a.admin, "ecole-a", "PUT", "/api/v1/plugins/hello", {{"enabled", false}}).status == 200);
+    CHECK(s.as(a.admin, "ecole-a", "GET", "/api/v1/caller/count").status == 404);  // hello off for this school
+}

@@ -122,6 +122,14 @@ public:
     /// user has no email or is inactive), template errors as for render.
     virtual Status notify(const Notification& notification) = 0;
 
+    /// Calls a function another plugin exports (see LuaFunction), e.g.
+    /// call("school.may_see_student", {{"user_id", …}, {"student_id", …}}),
+    /// for this school. The callee's plugin must be listed under `requires`
+    /// of this plugin's manifest and enabled for the school. Errors:
+    /// kNotFound (unknown, not required, or not enabled), kInvalidArgument
+    /// (arguments), or the callee's own.
+    virtual Result<nlohmann::json> call(const std::string& function, const nlohmann::json& args) = 0;
+
     virtual void log(LogLevel level, const std::string& message) = 0;
     virtual Metrics& metrics() = 0;
 };

@@ -104,6 +104,14 @@ public:
         notified.push_back(notification);
         return Status::ok();
     }
+    Result<nlohmann::json> call(const std::string& function, const nlohmann::json& args) override {
+        calls.push_back({function, args});
+        auto it = functions.find(function);
+        if (it == functions.end()) {
+            return Status(Code::kNotFound, "unknown-function", "FakeServices::functions has no " + function);
+        }
+        return it->second(args);
+    }
     void log(LogLevel level, const std::string& message) override { logs.push_back({level, message}); }
     Metrics& metrics() override { return metricsValue; }
 
@@ -115,6 +123,9 @@ public:
     std::vector<Notification> notified;
     std::vector<LogLine> logs;
     FakeMetrics metricsValue;
+    /// Stand-ins for other plugins' functions, by qualified name; calls are recorded.
+    std::map<std::string, std::function<Result<nlohmann::json>(const nlohmann::json&)>> functions;
+    std::vector<Published> calls;
 
 private:
     NoDatabase noDatabase_;
