@@ -122,6 +122,20 @@ Application::Application(Config config) : config_(std::move(config)) {
                 }},
                outbox_.get());
     registerPluginRoutes(router_, *plugins_, *enablement_, *tenants_);
+    scripting::ScriptOptions scriptOptions;
+    scriptOptions.limits.instructions = config_.scriptInstructions;
+    scriptOptions.limits.memoryBytes = static_cast<std::size_t>(config_.scriptMemoryMb) << 20;
+    scriptOptions.limits.deadline = std::chrono::milliseconds(config_.scriptDeadlineMs);
+    scriptOptions.filterDeadline = std::chrono::milliseconds(config_.scriptFilterDeadlineMs);
+    scriptOptions.templatesDir = (fs::path(config_.shareDir) / "templates").string();
+    scriptOptions.workflowsDir = (fs::path(config_.shareDir) / "scripts" / "workflows").string();
+    scripts_ = std::make_unique<scripting::ScriptHost>(*db_, *bus_, *jobs_, metrics_, *plugins_, scriptOptions);
+    scripts_->setOutbox(outbox_.get());
+    auth_->setUserFilter([this](const std::string& tenantId, const std::string& hook, const nlohmann::json& data,
+                                const std::vector<std::string>& adjustable) {
+        return scripts_->filter(tenantId, hook, data, adjustable, scripting::FailMode::kOpen);
+    });
+    registerScriptRoutes(router_, *scripts_);
     billing_ = std::make_unique<billing::Billing>(*db_, billingOptions(config_));
     billing_->registerRoutes(router_, *tenants_);
 
@@ -202,6 +216,7 @@ Status Application::start() {
     if (config_.jobWorkers > 0) {
         bus_->start();
         jobs_->start();
+        scripts_->start();
     }
     return Status::ok();
 }
@@ -213,6 +228,9 @@ void Application::stop() {
     }
     if (outbox_) {
         outbox_->stop();
+    }
+    if (scripts_) {
+        scripts_->stop();
     }
     if (bus_) {
         bus_->stop();

@@ -20,6 +20,7 @@
 #include "kernel/notify/outbox.hpp"
 #include "kernel/plugins/enablement.hpp"
 #include "kernel/plugins/plugin_host.hpp"
+#include "kernel/scripting/script_host.hpp"
 #include "kernel/tenancy/tenancy.hpp"
 
 namespace ardoise::kernel::app {
@@ -47,6 +48,7 @@ public:
     events::EventBus& events() { return *bus_; }
     plugins::PluginHost& plugins() { return *plugins_; }
     plugins::Enablement& enablement() { return *enablement_; }
+    scripting::ScriptHost& scripts() { return *scripts_; }
     billing::Billing& billing() { return *billing_; }
     std::vector<data::MigrationSource> migrationSources() const;
 
@@ -68,6 +70,7 @@ private:
     std::unique_ptr<plugins::ServiceHub> hub_;
     std::unique_ptr<plugins::PluginHost> plugins_;
     std::unique_ptr<plugins::Enablement> enablement_;
+    std::unique_ptr<scripting::ScriptHost> scripts_;
     std::unique_ptr<billing::Billing> billing_;
     std::unique_ptr<http::Pipeline> pipeline_;
     std::unique_ptr<http::Server> server_;
@@ -76,6 +79,7 @@ private:
 /// Routes of each subsystem, registered by the application.
 void registerTenantRoutes(http::Router& router, tenancy::TenantService& tenants, auth::AuthService& auth);
 void registerAuthRoutes(http::Router& router, auth::AuthService& auth);
+void registerScriptRoutes(http::Router& router, scripting::ScriptHost& scripts);
 void registerJobRoutes(http::Router& router, events::JobQueue& jobs);
 void registerPluginRoutes(http::Router& router, plugins::PluginHost& plugins, plugins::Enablement& enablement,
                           tenancy::TenantService& tenants);

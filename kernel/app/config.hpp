@@ -37,7 +37,11 @@ struct Config {
     int hashConcurrency = 2;
     int hashQueue = 32;
     bool outbox = true;  ///< run the email delivery worker
-    int jobWorkers = 2;  ///< job worker threads; 0 runs neither jobs nor the event dispatcher (tests drive them)
+    int jobWorkers = 2;
+    int scriptInstructions = 50'000'000;  ///< per run, default of every plan
+    int scriptMemoryMb = 16;                       ///< per school state
+    int scriptDeadlineMs = 2000;                   ///< per run
+    int scriptFilterDeadlineMs = 50;               ///< per synchronous filter  ///< job worker threads; 0 runs neither jobs nor the event dispatcher (tests drive them)
     std::string pluginPath;  ///< ':'-separated folders of plugin folders; "" = build tree, then install prefix
     std::string stripeApiBase = "https://api.stripe.com";
     std::string stripeSecretKey;       ///< "" = no payments through Stripe

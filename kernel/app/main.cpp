@@ -311,10 +311,7 @@ int tenantApply(Application& app, const std::string& dir) {
         return rc;
     }
     std::ifstream uin(fs::path(dir) / "users.json");
-    if (!uin) {
-        return 0;
-    }
-    json users = json::parse(uin, nullptr, false);
+    json users = uin ? json::parse(uin, nullptr, false) : json::array();
     if (!users.is_array()) {
         return fail("users.json must be a JSON array of users");
     }
@@ -328,6 +325,30 @@ int tenantApply(Application& app, const std::string& dir) {
             return fail(user.status());
         }
         std::cout << (userCreated ? "  created user " : "  updated user ") << (*user)["email"].get<std::string>() << "\n";
+    }
+    // plugins.json: the plugins the school uses, allowed and enabled.
+    std::ifstream pin(fs::path(dir) / "plugins.json");
+    json plugins = pin ? json::parse(pin, nullptr, false) : json::array();
+    if (!plugins.is_array()) {
+        return fail("plugins.json must be a JSON array of plugin names");
+    }
+    for (const auto& name : plugins) {
+        if (!name.is_string()) {
+            return fail("plugins.json must be a JSON array of plugin names");
+        }
+        auto allowed = app.enablement().setAllowed(ctx->id, name, true);
+        auto enabled = allowed ? app.enablement().configure(ctx->id, name, {{"enabled", true}}) : allowed;
+        if (!enabled) {
+            return fail(enabled.status());
+        }
+        std::cout << "  enabled plugin " << name.get<std::string>() << "\n";
+    }
+    auto scripts = app.scripts().applyFolder(ctx->id, (fs::path(dir) / "scripts").string());
+    if (!scripts) {
+        return fail(scripts.status());
+    }
+    if (*scripts > 0) {
+        std::cout << "  applied " << *scripts << " scripts\n";
     }
     return 0;
 }

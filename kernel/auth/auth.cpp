@@ -381,8 +381,9 @@ Status AuthService::sendUserTokenEmail(tenancy::TenantDb& db, const http::Tenant
     return Status::ok();
 }
 
-Result<json> AuthService::createUser(const http::TenantContext& tenant, const json& input, const std::string& actorId,
+Result<json> AuthService::createUser(const http::TenantContext& tenant, const json& requested, const std::string& actorId,
                                      const Origin& origin, bool* created) {
+    json input = requested;
     const std::string email = lower(input.at("email").get<std::string>());
     const bool withPassword = input.contains("password");
     std::string hash;
@@ -390,6 +391,19 @@ Result<json> AuthService::createUser(const http::TenantContext& tenant, const js
     auto existing = db.queryOne("SELECT * FROM users WHERE tenant_id = @tenant AND email = ?", {email});
     if (created != nullptr) {
         *created = !existing;
+    }
+    if (!existing && userFilter_) {
+        // The school's rule may refuse the new user or adjust its name and locale.
+        json data = {{"email", email}, {"name", input.at("name")}, {"roles", input.at("roles")},
+                     {"locale", input.value("locale", json(nullptr))}};
+        auto adjusted = userFilter_(tenant.id, "user.before_create", data, {"name", "locale"});
+        if (!adjusted) {
+            return adjusted.status();
+        }
+        input["name"] = (*adjusted)["name"];
+        if ((*adjusted)["locale"].is_string()) {
+            input["locale"] = (*adjusted)["locale"];
+        }
     }
     if (withPassword) {
         const std::string password = input["password"].get<std::string>();

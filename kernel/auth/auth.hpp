@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,11 @@ public:
     void setOutbox(notify::OutboxWorker* outbox) { outbox_ = outbox; }
     /// Woken after a commit that published an event (user.created).
     void setEvents(events::EventBus* events) { events_ = events; }
+    /// A school's rule consulted before a user is created ("user.before_create"):
+    /// returns the data with adjusted fields, or the refusal.
+    using Filter = std::function<Result<nlohmann::json>(const std::string& tenantId, const std::string& hook,
+                                                        const nlohmann::json& data, const std::vector<std::string>& adjustable)>;
+    void setUserFilter(Filter filter) { userFilter_ = std::move(filter); }
 
     // --- schemas used by the routes and the OpenAPI document
     static const nlohmann::json& loginSchema();
@@ -125,6 +131,7 @@ private:
     AuthOptions options_;
     notify::OutboxWorker* outbox_ = nullptr;
     events::EventBus* events_ = nullptr;
+    Filter userFilter_;
 };
 
 /// A user row as API JSON (never secrets).

@@ -150,6 +150,46 @@ private:
 
 // ---- JSON
 
+// ---- read-only tables
+
+int refuseWrite(lua_State* L) { return luaL_error(L, "this table is read-only"); }
+
+int proxyLength(lua_State* L) {
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__index");
+    lua_pushinteger(L, static_cast<lua_Integer>(lua_rawlen(L, -1)));
+    return 1;
+}
+
+int proxyPairs(lua_State* L) {
+    lua_pushcfunction(L, [](lua_State* l) -> int {
+        lua_settop(l, 2);
+        return lua_next(l, 1) != 0 ? 2 : (lua_pushnil(l), 1);
+    });
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__index");
+    lua_remove(L, -2);
+    lua_pushnil(L);
+    return 3;
+}
+
+/// If the value at `index` is a read-only proxy, its real table's index; else `index`.
+int throughProxy(lua_State* L, int index) {
+    if (!lua_getmetatable(L, index)) {
+        return index;
+    }
+    lua_getfield(L, -1, "__newindex");
+    const bool proxy = lua_tocfunction(L, -1) == refuseWrite;
+    lua_pop(L, 1);
+    if (!proxy) {
+        lua_pop(L, 1);
+        return index;
+    }
+    lua_getfield(L, -1, "__index");
+    lua_replace(L, -2);
+    return lua_gettop(L);
+}
+
 Result<json> toJsonAt(lua_State* L, int index, int depth) {
     index = lua_absindex(L, index);
     switch (lua_type(L, index)) {
@@ -174,6 +214,13 @@ Result<json> toJsonAt(lua_State* L, int index, int depth) {
             return json(std::string(p, n));
         }
         case LUA_TTABLE: {
+            const int top = lua_gettop(L);
+            index = throughProxy(L, index);
+            struct Restore {
+                lua_State* L;
+                int top;
+                ~Restore() { lua_settop(L, top); }
+            } restore{L, top};
             if (depth >= kMaxDepth) {
                 return Status(Code::kInvalidArgument, "script-value", "tables nest too deeply");
             }
@@ -222,10 +269,6 @@ Result<json> toJsonAt(lua_State* L, int index, int depth) {
     }
 }
 
-// ---- read-only tables
-
-int refuseWrite(lua_State* L) { return luaL_error(L, "this table is read-only"); }
-
 /// Replaces the table on top of the stack by an empty proxy that reads
 /// through to it and refuses writes.
 void makeReadOnly(lua_State* L) {
@@ -237,6 +280,10 @@ void makeReadOnly(lua_State* L) {
     lua_setfield(L, -2, "__newindex");
     lua_pushliteral(L, "locked");
     lua_setfield(L, -2, "__metatable");
+    lua_pushcfunction(L, proxyLength);
+    lua_setfield(L, -2, "__len");
+    lua_pushcfunction(L, proxyPairs);
+    lua_setfield(L, -2, "__pairs");
     lua_setmetatable(L, -2);
     lua_remove(L, -2);
 }
@@ -426,12 +473,18 @@ int callHost(lua_State* L) {
     const auto* fn = static_cast<const HostFunction*>(lua_touserdata(L, lua_upvalueindex(1)));
     bool failed = false;
     {
-        auto args = toJsonAt(L, 1, 0);
-        if (!args) {
-            s->hostError = args.status().message();
-            failed = true;
-        } else {
-            auto result = (*fn)(*s->context, *args);
+        json args = json::array();
+        for (int i = 1; i <= lua_gettop(L) && !failed; ++i) {
+            auto arg = toJsonAt(L, i, 0);
+            if (!arg) {
+                s->hostError = arg.status().message();
+                failed = true;
+            } else {
+                args.push_back(std::move(*arg));
+            }
+        }
+        if (!failed) {
+            auto result = (*fn)(*s->context, args);
             if (!result) {
                 s->hostError = result.status().message();
                 failed = true;

@@ -45,13 +45,16 @@ struct Limits {
 struct RunContext {
     std::string tenantId;
     std::string scriptId;
+    std::string timezone = "UTC";
     std::string idempotencyKey;
+    int chainDepth = 0;  ///< how many script events led to this run
     bool dryRun = false;
     nlohmann::json effects = nlohmann::json::array();  ///< recorded side effects (dry runs), logs
 };
 
-/// A function scripts call with one table argument; returns a value or fails
-/// (the script sees a Lua error with the message).
+/// A function scripts call; `args` is the JSON array of its arguments
+/// (`f{…}` gives one table). Returns a value or fails (the script sees a Lua
+/// error with the message).
 using HostFunction = std::function<Result<nlohmann::json>(RunContext&, const nlohmann::json& args)>;
 
 /// A handler a script registered with on(), every() or filter().

@@ -33,8 +33,11 @@ json sampleBody(const std::string& method, const std::string& pattern) {
     if (pattern == "/api/v1/users/{id}" && method == "PATCH") {
         return {{"name", "Changed"}};
     }
-    if (pattern == "/api/v1/plugins/{name}" && method == "PUT") {
+    if ((pattern == "/api/v1/plugins/{name}" || pattern == "/api/v1/scripts/{id}") && method == "PUT") {
         return {{"enabled", false}};
+    }
+    if (pattern == "/api/v1/scripts/{id}/dry-run") {
+        return {{"every", "* * * * *"}};
     }
     return json::object();
 }
