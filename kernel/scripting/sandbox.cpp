@@ -108,8 +108,9 @@ public:
     using Handle = std::list<Run>::iterator;
 
     static Watchdog& instance() {
-        static Watchdog w;
-        return w;
+        // Never destroyed: its thread waits on it until the process ends.
+        static Watchdog* w = new Watchdog;
+        return *w;
     }
     Handle enter(lua_State* L) {
         std::lock_guard lock(mutex_);
