@@ -135,6 +135,11 @@ Application::Application(Config config) : config_(std::move(config)) {
                                 const std::vector<std::string>& adjustable) {
         return scripts_->filter(tenantId, hook, data, adjustable, scripting::FailMode::kOpen);
     });
+    hub_->setFilter([this](const std::string& tenantId, const std::string& hook, const nlohmann::json& data,
+                           const std::vector<std::string>& adjustable, bool failClosed) {
+        return scripts_->filter(tenantId, hook, data, adjustable,
+                                failClosed ? scripting::FailMode::kClosed : scripting::FailMode::kOpen);
+    });
     registerScriptRoutes(router_, *scripts_);
     billing_ = std::make_unique<billing::Billing>(*db_, billingOptions(config_));
     billing_->registerRoutes(router_, *tenants_);

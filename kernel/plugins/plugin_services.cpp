@@ -184,6 +184,17 @@ public:
         return hub_.hooks().call(function, tenant_->id, args);
     }
 
+    Result<json> filter(const std::string& hook, const json& data, const std::vector<std::string>& adjustable,
+                        bool failClosed) override {
+        if (hook.rfind(plugin() + ".", 0) != 0) {
+            return Status(Code::kInvalidArgument, "invalid-hook", plugin() + "'s filter hooks are named '" + plugin() + ".<hook>'");
+        }
+        if (!hub_.hooks().filter) {
+            return data;
+        }
+        return hub_.hooks().filter(tenant_->id, hook, data, adjustable, failClosed);
+    }
+
     void log(LogLevel level, const std::string& message) override { pluginLog(level, plugin(), message, tenant_->id); }
     Metrics& metrics() override { return *runtime_.metrics; }
 

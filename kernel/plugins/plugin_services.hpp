@@ -40,6 +40,10 @@ struct TenantHooks {
     std::function<Result<nlohmann::json>(const std::string& function, const std::string& tenantId,
                                          const nlohmann::json& args)>
         call;
+    /// The school scripts' filter hook (ScriptHost::filter).
+    std::function<Result<nlohmann::json>(const std::string& tenantId, const std::string& hook, const nlohmann::json& data,
+                                         const std::vector<std::string>& adjustable, bool failClosed)>
+        filter;
 };
 
 class ServiceHub {
@@ -51,6 +55,8 @@ public:
         hooks_ = std::move(hooks);
         outbox_ = outbox;
     }
+    /// Binds the school scripts' filters (the scripting host comes after the plugins).
+    void setFilter(decltype(TenantHooks::filter) filter) { hooks_.filter = std::move(filter); }
 
     /// Services for a request whose tenant is resolved.
     std::shared_ptr<TenantServices> make(const PluginRuntime& runtime, std::shared_ptr<const TenantContext> tenant);

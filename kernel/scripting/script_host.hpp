@@ -92,7 +92,8 @@ public:
     /// A synchronous filter: the data, adjusted, or the rejection (kFailedPrecondition
     /// "rejected-by-school-rule" with the script's message). Fields outside
     /// `adjustable` cannot change. On a script error or overrun: the data
-    /// unchanged (kOpen) or a refusal (kClosed).
+    /// unchanged (kOpen) or a refusal (kClosed). Actions of the school's own
+    /// scripts (a script calling a plugin) are not filtered.
     Result<nlohmann::json> filter(const std::string& tenantId, const std::string& hook, const nlohmann::json& data,
                                   const std::vector<std::string>& adjustable, FailMode mode);
     /// Writes buffered run-log rows.

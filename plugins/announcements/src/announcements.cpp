@@ -98,7 +98,18 @@ Result<json> publish(TenantServices& services, const json& input, const Author& 
     if (!settings) {
         return settings.status();
     }
-    const std::string body = input["body"].get<std::string>();
+    // The school's rules may refuse the announcement or rewrite its text.
+    auto checked = services.filter("announcements.before_publish",
+                                   {{"title", input["title"]}, {"body", input["body"]},
+                                    {"roles", input.value("roles", json::array())}, {"author_id", author.id}},
+                                   {"title", "body"});
+    if (!checked) {
+        return checked.status();
+    }
+    json accepted = input;
+    accepted["title"] = (*checked)["title"];
+    accepted["body"] = (*checked)["body"];
+    const std::string body = accepted["body"].get<std::string>();
     const auto maxBody = (*settings)["max_body_length"].get<std::size_t>();
     if (body.size() > maxBody) {
         return Status(Code::kInvalidArgument, "validation", "The text is longer than this school allows.")
@@ -111,12 +122,12 @@ Result<json> publish(TenantServices& services, const json& input, const Author& 
         auto written = db.execute(
             "INSERT INTO announcements_items (tenant_id, id, title, body, audience_roles, author_id, author_name, "
             "published_at) VALUES (@tenant, ?, ?, ?, ?, ?, ?, ?)",
-            {id, input["title"].get<std::string>(), body, roles, author.id, author.name, at});
+            {id, accepted["title"].get<std::string>(), body, roles, author.id, author.name, at});
         if (!written) {
             return written.status();
         }
         return services.publish("announcements.published", {{"id", id},
-                                                             {"title", input["title"]},
+                                                             {"title", accepted["title"]},
                                                              {"roles", rolesOf(roles)},
                                                              {"author_id", author.id}});
     });
@@ -200,6 +211,25 @@ public:
             return publish(services, args, {"script", "Ardoise"});
         };
         if (auto s = context.exportFunction(std::move(fn)); !s.isOk()) {
+            return s;
+        }
+        LuaFunction one;
+        one.name = "get";
+        one.summary = "One announcement of the school {id}, or nil";
+        one.readOnly = true;
+        one.argsSchema = {{"type", "object"},
+                          {"additionalProperties", false},
+                          {"required", {"id"}},
+                          {"properties", {{"id", {{"type", "string"}, {"maxLength", 40}}}}}};
+        one.call = [](TenantServices& services, const json& args) -> Result<json> {
+            auto row = services.db().queryOne("SELECT a.* FROM announcements_items a WHERE a.tenant_id = @tenant AND a.id = ?",
+                                              {args["id"].get<std::string>()});
+            if (!row) {
+                return row.status();
+            }
+            return *row ? toJson(**row) : json(nullptr);
+        };
+        if (auto s = context.exportFunction(std::move(one)); !s.isOk()) {
             return s;
         }
         LuaFunction recent;

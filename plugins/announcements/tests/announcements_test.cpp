@@ -151,3 +151,38 @@ TEST_CASE("Scripts publish and read announcements through the Lua functions", "[
           ardoise::Code::kInvalidArgument);
     CHECK(titles(s.as(a.student, "ecole-a", "GET", kBase).json()) == std::vector<std::string>{"Alerte"});
 }
+
+TEST_CASE("A school's rule can refuse or rewrite an announcement; a script of one school cannot read another's",
+          "[announcements][scripts]") {
+    TestServer s("sqlite");
+    auto a = school(s, "ecole-a");
+    auto b = school(s, "ecole-b");
+    auto rule = s.as(a.admin, "ecole-a", "POST", "/api/v1/scripts", {{"name", "rules"}, {"source", R"(
+filter("announcements.before_publish", function(a)
+  if a.body:find("grève", 1, true) then return {reject = "Annonce refusée par le règlement."} end
+  return {title = a.title:upper()}
+end)
+on("user.created", function(e)
+  local other = announcements.get{id = settings.foreign}
+  log(other == nil and "nil" or other.title)
+end)
+)"}, {"settings", {{"foreign", "x"}}}});
+    REQUIRE(rule.status == 201);
+    auto refused = s.as(a.teacher, "ecole-a", "POST", kBase, {{"title", "Info"}, {"body", "Demain grève."}});
+    CHECK(refused.status == 409);
+    CHECK(refused.json()["type"] == "/problems/rejected-by-school-rule");
+    CHECK(refused.json()["detail"] == "Annonce refusée par le règlement.");
+    auto rewritten = s.as(a.teacher, "ecole-a", "POST", kBase, {{"title", "Info"}, {"body", "Demain cours."}});
+    REQUIRE(rewritten.status == 201);
+    CHECK(rewritten.json()["title"] == "INFO");
+    CHECK(s.as(b.teacher, "ecole-b", "POST", kBase, {{"title", "Info"}, {"body", "Demain grève."}}).status == 201);  // B's rules
+
+    // A's script asks for B's announcement by id: it does not exist for A.
+    const std::string ofB = s.as(b.admin, "ecole-b", "POST", kBase, {{"title", "Secret B"}, {"body", "b"}}).json()["id"];
+    const std::string script = rule.json()["id"];
+    REQUIRE(s.as(a.admin, "ecole-a", "PUT", "/api/v1/scripts/" + script, {{"settings", {{"foreign", ofB}}}}).status == 200);
+    auto dry = s.as(a.admin, "ecole-a", "POST", "/api/v1/scripts/" + script + "/dry-run",
+                    {{"event", {{"name", "user.created"}, {"payload", json::object()}}}}).json();
+    REQUIRE(dry["status"] == "ok");
+    CHECK(dry["effects"][0]["log"] == "nil");
+}

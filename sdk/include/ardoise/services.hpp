@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace ardoise {
 
@@ -129,6 +130,17 @@ public:
     /// kNotFound (unknown, not required, or not enabled), kInvalidArgument
     /// (arguments), or the callee's own.
     virtual Result<nlohmann::json> call(const std::string& function, const nlohmann::json& args) = 0;
+
+    /// Asks the school's scripts before something happens: runs the
+    /// handlers of filter("<plugin>.<hook>", …) with `data` under a tight
+    /// deadline. Returns `data` with the `adjustable` fields a script changed,
+    /// or kFailedPrecondition "rejected-by-school-rule" with the script's
+    /// message (show it to the user). When a script errs or overruns, the
+    /// hook fails open (the data unchanged) unless `failClosed`, which
+    /// answers kUnavailable. Name the hook and document it in the plugin's
+    /// README: scripts write filter("announcements.before_publish", fn).
+    virtual Result<nlohmann::json> filter(const std::string& hook, const nlohmann::json& data,
+                                          const std::vector<std::string>& adjustable, bool failClosed = false) = 0;
 
     virtual void log(LogLevel level, const std::string& message) = 0;
     virtual Metrics& metrics() = 0;

@@ -112,6 +112,11 @@ public:
         }
         return it->second(args);
     }
+    Result<nlohmann::json> filter(const std::string& hook, const nlohmann::json& data, const std::vector<std::string>&,
+                                  bool) override {
+        filtered.push_back({hook, data});
+        return data;
+    }
     void log(LogLevel level, const std::string& message) override { logs.push_back({level, message}); }
     Metrics& metrics() override { return metricsValue; }
 
@@ -126,6 +131,7 @@ public:
     /// Stand-ins for other plugins' functions, by qualified name; calls are recorded.
     std::map<std::string, std::function<Result<nlohmann::json>(const nlohmann::json&)>> functions;
     std::vector<Published> calls;
+    std::vector<Published> filtered;  ///< hooks asked, with their data (accepted unchanged)
 
 private:
     NoDatabase noDatabase_;
