@@ -9,9 +9,11 @@ CREATE TABLE announcements_items (
     author_id TEXT NOT NULL,
     author_name TEXT NOT NULL,
     published_at BIGINT NOT NULL,
+    posted_us BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
-CREATE INDEX announcements_items_recent ON announcements_items (tenant_id, published_at, id);
+-- Newest first by posted_us (microseconds): two announcements of one second keep their order.
+CREATE INDEX announcements_items_recent ON announcements_items (tenant_id, posted_us, id);
 
 CREATE TABLE announcements_receipts (
     tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,

@@ -18,9 +18,12 @@ using nlohmann::json;
 
 const std::vector<std::string> kRoles = {"admin", "teacher", "student", "parent"};
 
-std::int64_t now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+std::int64_t nowMicros() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
+
+std::int64_t now() { return nowMicros() / 1000000; }
 
 /// ",parent,student," for ["student", "parent"]; "" for everyone.
 std::string storedRoles(const json& roles) {
@@ -117,12 +120,12 @@ Result<json> publish(TenantServices& services, const json& input, const Author& 
     }
     const std::string id = services.db().newId();
     const std::string roles = storedRoles(input.value("roles", json::array()));
-    const std::int64_t at = now();
+    const std::int64_t at = nowMicros();
     Status s = services.db().transaction([&](TenantDatabase& db) -> Status {
         auto written = db.execute(
             "INSERT INTO announcements_items (tenant_id, id, title, body, audience_roles, author_id, author_name, "
-            "published_at) VALUES (@tenant, ?, ?, ?, ?, ?, ?, ?)",
-            {id, accepted["title"].get<std::string>(), body, roles, author.id, author.name, at});
+            "published_at, posted_us) VALUES (@tenant, ?, ?, ?, ?, ?, ?, ?, ?)",
+            {id, accepted["title"].get<std::string>(), body, roles, author.id, author.name, at / 1000000, at});
         if (!written) {
             return written.status();
         }
@@ -241,7 +244,7 @@ public:
                              {"properties", {{"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 20}}}}}};
         recent.call = [](TenantServices& services, const json& args) -> Result<json> {
             auto rows = services.db().query("SELECT a.* FROM announcements_items a WHERE a.tenant_id = @tenant "
-                                            "ORDER BY a.published_at DESC, a.id DESC LIMIT ?",
+                                            "ORDER BY a.posted_us DESC, a.id DESC LIMIT ?",
                                             {std::int64_t{args.value("limit", 5)}});
             if (!rows) {
                 return rows.status();
@@ -303,13 +306,13 @@ private:
                     "SELECT a.*, rc.read_at FROM announcements_items a LEFT JOIN announcements_receipts rc ON "
                     "rc.tenant_id = a.tenant_id AND rc.announcement_id = a.id AND rc.user_id = ? "
                     "WHERE a.tenant_id = @tenant AND " + visible +
-                    " AND (a.published_at < ? OR (a.published_at = ? AND a.id < ?))";
+                    " AND (a.posted_us < ? OR (a.posted_us = ? AND a.id < ?))";
                 params.insert(params.begin(), r.principal->id);
                 params.insert(params.end(), {beforeAt, beforeAt, beforeId.empty() ? std::string("~") : beforeId});
                 if (r.queryParam("unread") == "true") {
                     sql += " AND rc.read_at IS NULL";
                 }
-                sql += " ORDER BY a.published_at DESC, a.id DESC LIMIT ?";
+                sql += " ORDER BY a.posted_us DESC, a.id DESC LIMIT ?";
                 params.emplace_back(std::int64_t{*limit + 1});
                 auto rows = r.services->db().query(sql, params);
                 if (!rows) {
@@ -322,7 +325,7 @@ private:
                 json body = {{"items", items}, {"next_cursor", nullptr}};
                 if (static_cast<int>(rows->size()) > *limit) {
                     const auto& last = (*rows)[static_cast<std::size_t>(*limit) - 1];
-                    body["next_cursor"] = std::to_string(last.integer("published_at")) + "." + last.text("id");
+                    body["next_cursor"] = std::to_string(last.integer("posted_us")) + "." + last.text("id");
                 }
                 return Response::json(200, body);
             });
