@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,11 @@ public:
     void setOutbox(notify::OutboxWorker* outbox) { outbox_ = outbox; }
     /// Woken after a commit that published an event (user.created).
     void setEvents(events::EventBus* events) { events_ = events; }
+    /// Called in the transaction that creates a staff user (role admin or
+    /// teacher), before the row is written: a failure (quota) refuses the
+    /// creation. Set by the application to billing's staff quota.
+    using StaffHook = std::function<Status(data::Connection&, const std::string& tenantId)>;
+    void setStaffHook(StaffHook hook) { staffHook_ = std::move(hook); }
 
     // --- schemas used by the routes and the OpenAPI document
     static const nlohmann::json& loginSchema();
@@ -125,6 +131,7 @@ private:
     AuthOptions options_;
     notify::OutboxWorker* outbox_ = nullptr;
     events::EventBus* events_ = nullptr;
+    StaffHook staffHook_;
 };
 
 /// A user row as API JSON (never secrets).

@@ -2,6 +2,8 @@
 // its events to the webhook.
 #include "kernel/billing/billing.hpp"
 
+#include <iostream>
+
 #include "kernel/auth/permissions.hpp"
 
 namespace ardoise::kernel::billing {
@@ -10,9 +12,133 @@ using http::Access;
 using http::Request;
 using http::Response;
 using nlohmann::json;
+using ardoise::Job;
+using ardoise::JobControl;
+using ardoise::JobOptions;
+
+namespace {
+constexpr auto kStateTtl = std::chrono::seconds(2);
+/// A stored event left pending this long is the sweep's to apply.
+constexpr std::int64_t kSweepLateSeconds = 60;
+
+void logLine(const char* level, const std::string& msg, const json& extra = json::object()) {
+    json line = {{"level", level}, {"msg", msg}};
+    line.update(extra);
+    std::clog << line.dump() << "\n";
+}
+}  // namespace
 
 Billing::Billing(data::Database& db, BillingOptions options)
-    : db_(db), options_(std::move(options)), plans_(db), stripe_(options_.stripe) {}
+    : db_(db), options_(std::move(options)), plans_(db), stripe_(options_.stripe), usage_(db, plans_) {}
+
+void Billing::attach(events::JobQueue& jobs, events::EventBus& bus) {
+    jobs_ = &jobs;
+    bus_ = &bus;
+    jobs.registerHandler(kStripeEventJob, [this](const Job& job, JobControl&) -> Result<json> {
+        auto lease = db_.acquire();
+        auto result = processStoredStripeEvent(*lease, job.payload.value("event_id", ""));
+        if (result && !result->value("already_processed", false)) {
+            notifyChanged();
+        }
+        return result;
+    });
+}
+
+void Billing::notifyChanged() {
+    invalidate();
+    if (bus_ != nullptr) {
+        bus_->poke();
+    }
+}
+
+void Billing::invalidate() {
+    std::unique_lock lock(stateMutex_);
+    states_.clear();
+}
+
+Status Billing::writeGate(const std::string& tenantId, const std::string& method, const std::string& path) {
+    if (method == "GET" || method == "HEAD" || method == "OPTIONS") {
+        return Status::ok();
+    }
+    if (path.rfind("/api/v1/auth/", 0) == 0 || path.rfind("/api/v1/billing/", 0) == 0) {
+        return Status::ok();  // a suspended school can still sign in and pay
+    }
+    const auto now = std::chrono::steady_clock::now();
+    std::string status;
+    bool hit = false;
+    {
+        std::shared_lock lock(stateMutex_);
+        if (auto it = states_.find(tenantId); it != states_.end() && now - it->second.at < kStateTtl) {
+            status = it->second.status;
+            hit = true;
+        }
+    }
+    if (!hit) {
+        auto lease = db_.acquire();
+        auto row = lease->queryOne("SELECT status FROM platform_subscriptions WHERE tenant_id = ?", {tenantId});
+        status = row ? row->text("status") : "";
+        std::unique_lock lock(stateMutex_);
+        if (states_.size() > 100000) {
+            states_.clear();
+        }
+        states_[tenantId] = {status, now};
+    }
+    if (status == "suspended") {
+        return Status(Code::kPermissionDenied, "subscription-suspended",
+                      "This school's subscription is suspended for an unpaid invoice: the school is read-only until "
+                      "it is paid (by card through the billing portal, or by bank transfer or mobile money recorded "
+                      "by the platform).")
+            .addExtra("billing_url", "/api/v1/billing/subscription");
+    }
+    return Status::ok();
+}
+
+void Billing::start() {
+    if (options_.sweepSeconds <= 0 || running_.exchange(true)) {
+        return;
+    }
+    sweeper_ = std::thread([this] {
+        std::unique_lock lock(sweepMutex_);
+        while (running_) {
+            sweepWake_.wait_for(lock, std::chrono::seconds(options_.sweepSeconds), [this] { return !running_; });
+            if (!running_) {
+                break;
+            }
+            lock.unlock();
+            try {
+                sweepOnce(data::nowSeconds());
+            } catch (const std::exception& e) {
+                logLine("warning", "billing sweep failed", {{"error", e.what()}});
+            }
+            lock.lock();
+        }
+    });
+}
+
+void Billing::stop() {
+    if (!running_.exchange(false)) {
+        return;
+    }
+    {
+        std::lock_guard lock(sweepMutex_);
+    }
+    sweepWake_.notify_all();
+    if (sweeper_.joinable()) {
+        sweeper_.join();
+    }
+    usage_.flush();
+}
+
+json Billing::sweepOnce(std::int64_t now) {
+    const int applied = processPendingStripeEvents(db_, 100, now - kSweepLateSeconds);
+    const int suspended = suspendOverdue(db_, now, options_.graceDays);
+    const auto calls = usage_.flush();
+    if (applied > 0 || suspended > 0) {
+        notifyChanged();
+        logLine("info", "billing sweep", {{"stripe_events", applied}, {"suspended", suspended}});
+    }
+    return {{"stripe_events", applied}, {"suspended", suspended}, {"api_calls", calls}};
+}
 
 void Billing::registerRoutes(http::Router& router, tenancy::TenantService& tenants) {
     const json& plan = PlanService::planSchema();
@@ -106,6 +232,46 @@ void Billing::registerRoutes(http::Router& router, tenancy::TenantService& tenan
                     }
                     return http::jsonResponse(plans_.assign((*tenant)["id"], (*tenant)["currency"], r.json));
                 }});
+    const json usageSchema = {{"type", "object"},
+                              {"properties",
+                               {{"tenant_id", {{"type", "string"}}},
+                                {"period", {{"type", "string"}}},
+                                {"plan", {{"type", {"string", "null"}}}},
+                                {"metrics", {{"type", "object"}}}}}};
+    router.add({.method = "GET",
+                .pattern = "/api/v1/platform/tenants/{id}/usage",
+                .access = Access::kOperator,
+                .permission = auth::kPlatformManage,
+                .summary = "A school's usage this month (students, staff, storage, SMS, API calls) with its plan's limits",
+                .tag = "billing",
+                .responseSchema = usageSchema,
+                .handler = [this, &tenants](Request& r) -> Result<Response> {
+                    auto tenant = tenants.get(r.param("id"));
+                    if (!tenant) {
+                        return tenant.status();
+                    }
+                    return Response::json(200, usage_.report((*tenant)["id"]));
+                }});
+    router.add({.method = "GET",
+                .pattern = "/api/v1/billing/usage",
+                .access = Access::kTenantUser,
+                .permission = "billing.read",
+                .summary = "This school's usage this month with its plan's limits",
+                .tag = "billing",
+                .responseSchema = usageSchema,
+                .handler = [this](Request& r) -> Result<Response> {
+                    return Response::json(200, usage_.report(r.tenant->id));
+                }});
+    router.add({.method = "GET",
+                .pattern = "/api/v1/billing/subscription",
+                .access = Access::kTenantUser,
+                .permission = "billing.read",
+                .summary = "This school's plan and subscription state",
+                .tag = "billing",
+                .responseSchema = PlanService::subscriptionSchema(),
+                .handler = [this](Request& r) -> Result<Response> {
+                    return http::jsonResponse(plans_.subscription(r.tenant->id));
+                }});
     // Stripe signs the raw body: no JSON schema, so the pipeline leaves it untouched.
     router.add({.method = "POST",
                 .pattern = "/api/v1/billing/stripe/webhook",
@@ -113,18 +279,47 @@ void Billing::registerRoutes(http::Router& router, tenancy::TenantService& tenan
                 .summary = "Stripe webhook: verifies Stripe-Signature and records the event once (processed later)",
                 .tag = "billing",
                 .responseSchema = {{"type", "object"},
-                                   {"properties", {{"received", {{"type", "boolean"}}}, {"duplicate", {{"type", "boolean"}}}}}},
+                                   {"properties",
+                                    {{"received", {{"type", "boolean"}}},
+                                     {"duplicate", {{"type", "boolean"}}},
+                                     {"queued", {{"type", "boolean"}}}}}},
                 .handler = [this](Request& r) -> Result<Response> {
                     if (auto s = verifyStripeSignature(r.body, r.header("stripe-signature"), options_.webhookSecrets,
                                                        data::nowSeconds());
                         !s.isOk()) {
                         return s;
                     }
-                    auto stored = storeStripeEvent(db_, r.body);
+                    auto lease = db_.acquire();
+                    data::Transaction tx(*lease);
+                    auto stored = storeStripeEvent(*lease, r.body);
                     if (!stored) {
                         return stored.status();
                     }
-                    return Response::json(200, {{"received", true}, {"duplicate", !*stored}});
+                    bool queued = false;
+                    if (*stored && jobs_ != nullptr) {
+                        // The job row commits with the event: a crash after the
+                        // 200 leaves both, and the job runs after a restart.
+                        // An event naming no known school waits for the sweep.
+                        const json event = json::parse(r.body, nullptr, false);
+                        const std::string tenantId = tenantOfStripeEvent(*lease, event);
+                        if (!tenantId.empty()) {
+                            JobOptions options;
+                            options.uniqueKey = "stripe:" + event["id"].get<std::string>();
+                            options.serialKey = "billing";  // one school's events apply one at a time
+                            options.maxAttempts = 10;
+                            auto job = jobs_->enqueue(*lease, tenantId, kStripeEventJob,
+                                                      {{"event_id", event["id"]}}, options);
+                            if (!job) {
+                                return job.status();
+                            }
+                            queued = true;
+                        }
+                    }
+                    tx.commit();
+                    if (queued) {
+                        jobs_->poke();
+                    }
+                    return Response::json(200, {{"received", true}, {"duplicate", !*stored}, {"queued", queued}});
                 }});
 }
 

@@ -334,4 +334,52 @@ Result<json> PlanService::subscription(const std::string& tenantId) {
     return subscriptionToJson(*row);
 }
 
+std::optional<std::string> PlanService::cheapestPlan(
+    data::Connection& c, const std::string& currency, const std::string& interval,
+    const std::function<bool(data::Connection&, const data::Row&)>& fits) {
+    const auto rows = c.query(
+        "SELECT p.*, pr.amount_minor AS price_amount FROM platform_plans p LEFT JOIN platform_plan_prices pr "
+        "ON pr.plan_code = p.code AND pr.currency = ? AND pr.billing_interval = ? "
+        "ORDER BY CASE WHEN pr.amount_minor IS NULL THEN 1 ELSE 0 END, pr.amount_minor, p.code",
+        {currency, interval});
+    for (const auto& row : rows) {
+        if (fits(c, row)) {
+            return row.text("code");
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> PlanService::cheapestPlanWithFeature(const std::string& tenantId, const std::string& feature) {
+    auto lease = db_.acquire();
+    std::string currency;
+    std::string interval = "month";
+    if (auto sub = lease->queryOne("SELECT currency, billing_interval FROM platform_subscriptions WHERE tenant_id = ?",
+                                   {tenantId})) {
+        currency = sub->text("currency");
+        interval = sub->text("billing_interval");
+    } else if (auto t = lease->queryOne("SELECT currency FROM tenants WHERE id = ?", {tenantId})) {
+        currency = t->text("currency");
+    }
+    return cheapestPlan(*lease, currency, interval, [&](data::Connection& conn, const data::Row& plan) {
+        return conn
+            .queryOne("SELECT 1 AS x FROM platform_plan_features WHERE plan_code = ? AND feature = ?",
+                      {plan.text("code"), feature})
+            .has_value();
+    });
+}
+
+std::optional<bool> PlanService::planIncludes(const std::string& tenantId, const std::string& feature) {
+    auto lease = db_.acquire();
+    auto sub = lease->queryOne("SELECT plan_code FROM platform_subscriptions WHERE tenant_id = ? AND status <> 'canceled'",
+                               {tenantId});
+    if (!sub) {
+        return std::nullopt;
+    }
+    return lease
+        ->queryOne("SELECT 1 AS x FROM platform_plan_features WHERE plan_code = ? AND feature = ?",
+                   {sub->text("plan_code"), feature})
+        .has_value();
+}
+
 }  // namespace ardoise::kernel::billing
