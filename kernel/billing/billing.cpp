@@ -29,7 +29,7 @@ void logLine(const char* level, const std::string& msg, const json& extra = json
 }  // namespace
 
 Billing::Billing(data::Database& db, BillingOptions options)
-    : db_(db), options_(std::move(options)), plans_(db), stripe_(options_.stripe), usage_(db, plans_) {}
+    : db_(db), options_(std::move(options)), plans_(db), stripe_(options_.stripe), usage_(db, plans_), invoices_(db) {}
 
 void Billing::attach(events::JobQueue& jobs, events::EventBus& bus) {
     jobs_ = &jobs;
@@ -271,6 +271,101 @@ void Billing::registerRoutes(http::Router& router, tenancy::TenantService& tenan
                 .responseSchema = PlanService::subscriptionSchema(),
                 .handler = [this](Request& r) -> Result<Response> {
                     return http::jsonResponse(plans_.subscription(r.tenant->id));
+                }});
+    const json& invoice = InvoiceService::invoiceSchema();
+    const json invoiceList = {{"type", "object"}, {"properties", {{"items", {{"type", "array"}, {"items", invoice}}}}}};
+    router.add({.method = "POST",
+                .pattern = "/api/v1/platform/tenants/{id}/invoices",
+                .access = Access::kOperator,
+                .permission = auth::kPlatformManage,
+                .summary = "Issue an invoice to a school (numbered platform-wide; amounts in minor units; tax in basis points)",
+                .tag = "billing",
+                .requestSchema = InvoiceService::createSchema(),
+                .responseSchema = invoice,
+                .successStatus = 201,
+                .handler = [this, &tenants](Request& r) -> Result<Response> {
+                    auto tenant = tenants.get(r.param("id"));
+                    if (!tenant) {
+                        return tenant.status();
+                    }
+                    auto created = invoices_.create((*tenant)["id"], (*tenant)["currency"], r.json, r.principal->id);
+                    if (!created) {
+                        return created.status();
+                    }
+                    notifyChanged();
+                    auto resp = Response::json(201, *created);
+                    resp.headers.emplace_back("Location",
+                                              "/api/v1/platform/invoices/" + (*created)["id"].get<std::string>());
+                    return resp;
+                }});
+    router.add({.method = "GET",
+                .pattern = "/api/v1/platform/tenants/{id}/invoices",
+                .access = Access::kOperator,
+                .permission = auth::kPlatformManage,
+                .summary = "A school's invoices, newest first",
+                .tag = "billing",
+                .responseSchema = invoiceList,
+                .handler = [this, &tenants](Request& r) -> Result<Response> {
+                    auto tenant = tenants.get(r.param("id"));
+                    if (!tenant) {
+                        return tenant.status();
+                    }
+                    return Response::json(200, invoices_.list((*tenant)["id"]));
+                }});
+    router.add({.method = "GET",
+                .pattern = "/api/v1/platform/invoices/{id}",
+                .access = Access::kOperator,
+                .permission = auth::kPlatformManage,
+                .summary = "One invoice with its lines and payments",
+                .tag = "billing",
+                .responseSchema = invoice,
+                .handler = [this](Request& r) -> Result<Response> {
+                    return http::jsonResponse(invoices_.get(r.param("id")));
+                }});
+    router.add({.method = "POST",
+                .pattern = "/api/v1/platform/invoices/{id}/payments",
+                .access = Access::kOperator,
+                .permission = auth::kPlatformManage,
+                .summary = "Record a payment received outside Stripe (bank transfer, mobile money, cash, cheque)",
+                .tag = "billing",
+                .requestSchema = InvoiceService::paymentSchema(),
+                .responseSchema = invoice,
+                .successStatus = 201,
+                .handler = [this](Request& r) -> Result<Response> {
+                    auto paid = invoices_.recordPayment(r.param("id"), r.json, r.principal->id);
+                    if (!paid) {
+                        return paid.status();
+                    }
+                    notifyChanged();  // a suspended school is writable again at once
+                    return Response::json(201, *paid);
+                }});
+    router.add({.method = "GET",
+                .pattern = "/api/v1/platform/billing/report",
+                .access = Access::kOperator,
+                .permission = auth::kPlatformManage,
+                .summary = "Schools by subscription status, MRR by currency, failed Stripe payments, overdue invoices",
+                .tag = "billing",
+                .responseSchema = {{"type", "object"}},
+                .handler = [this](Request&) -> Result<Response> { return Response::json(200, invoices_.report()); }});
+    router.add({.method = "GET",
+                .pattern = "/api/v1/billing/invoices",
+                .access = Access::kTenantUser,
+                .permission = "billing.read",
+                .summary = "This school's invoices from the platform, newest first",
+                .tag = "billing",
+                .responseSchema = invoiceList,
+                .handler = [this](Request& r) -> Result<Response> {
+                    return Response::json(200, invoices_.list(r.tenant->id));
+                }});
+    router.add({.method = "GET",
+                .pattern = "/api/v1/billing/invoices/{id}",
+                .access = Access::kTenantUser,
+                .permission = "billing.read",
+                .summary = "One of this school's invoices",
+                .tag = "billing",
+                .responseSchema = invoice,
+                .handler = [this](Request& r) -> Result<Response> {
+                    return http::jsonResponse(invoices_.get(r.param("id"), r.tenant->id));
                 }});
     // Stripe signs the raw body: no JSON schema, so the pipeline leaves it untouched.
     router.add({.method = "POST",

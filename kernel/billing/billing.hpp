@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernel/billing/invoice_service.hpp"
 #include "kernel/billing/plan_service.hpp"
 #include "kernel/billing/usage_service.hpp"
 #include "kernel/billing/stripe_client.hpp"
@@ -51,6 +52,7 @@ public:
     PlanService& plans() { return plans_; }
     StripeClient& stripe() { return stripe_; }
     UsageService& usage() { return usage_; }
+    InvoiceService& invoices() { return invoices_; }
     const BillingOptions& options() const { return options_; }
 
     /// Registers the job kernel.stripe_event on `jobs` (before it starts);
@@ -58,8 +60,9 @@ public:
     void attach(events::JobQueue& jobs, events::EventBus& bus);
 
     /// Operator routes under /api/v1/platform (plans, a school's plan, its
-    /// usage), the school's GET /api/v1/billing/usage and the public Stripe
-    /// webhook POST /api/v1/billing/stripe/webhook.
+    /// usage, invoices and manual payments, the billing report), the
+    /// school's GET /api/v1/billing/{subscription,usage,invoices} and the
+    /// public Stripe webhook POST /api/v1/billing/stripe/webhook.
     void registerRoutes(http::Router& router, tenancy::TenantService& tenants);
 
     /// The sweep thread (every sweepSeconds): sweepOnce().
@@ -87,6 +90,7 @@ private:
     PlanService plans_;
     StripeClient stripe_;
     UsageService usage_;
+    InvoiceService invoices_;
     events::JobQueue* jobs_ = nullptr;
     events::EventBus* bus_ = nullptr;
 
