@@ -66,8 +66,8 @@ long long published(TestServer& s, const std::string& tenantId, const std::strin
 }
 
 long long audited(TestServer& s, const std::string& tenantId, const std::string& action) {
-    ardoise::kernel::data::Database admin(s.db().adminUrl, 1);
-    auto lease = admin.acquire();
+    auto lease = s.app().database().acquire();
+    lease->setTenantSetting(tenantId);  // audit_log is under row-level security on PostgreSQL
     return lease->queryOne("SELECT COUNT(*) AS n FROM audit_log WHERE tenant_id = ? AND action = ?", {tenantId, action})
         ->integer("n");
 }
