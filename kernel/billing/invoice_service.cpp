@@ -20,7 +20,9 @@ json formatted(std::int64_t minor, const std::string& currency) {
 }
 
 Status invoiceNotFound(const std::string& id) {
-    return Status(Code::kNotFound, "invoice-not-found", "No invoice " + id + ".").addExtra("invoice", id);
+    // The same answer for another school's invoice as for a missing one.
+    (void)id;
+    return Status(Code::kNotFound, "invoice-not-found", "No such invoice.");
 }
 
 /// round(amount × bp / 10000), half up (amounts are never negative).
