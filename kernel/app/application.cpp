@@ -59,6 +59,7 @@ billing::BillingOptions billingOptions(const Config& c) {
     o.stripe.maxRetries = c.stripeMaxRetries;
     o.graceDays = c.billingGraceDays;
     o.sweepSeconds = c.billingSweepSeconds;
+    o.templatesDir = (fs::path(c.shareDir) / "templates").string();
     std::stringstream secrets(c.stripeWebhookSecrets);
     for (std::string s; std::getline(secrets, s, ',');) {
         if (!s.empty()) {

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "kernel/auth/permissions.hpp"
+#include "kernel/billing/invoice_pdf.hpp"
 
 namespace ardoise::kernel::billing {
 
@@ -366,6 +367,43 @@ void Billing::registerRoutes(http::Router& router, tenancy::TenantService& tenan
                 .responseSchema = invoice,
                 .handler = [this](Request& r) -> Result<Response> {
                     return http::jsonResponse(invoices_.get(r.param("id"), r.tenant->id));
+                }});
+    auto pdf = [this, &tenants](const std::string& invoiceId, const std::string& tenantId,
+                                const std::string& locale) -> Result<Response> {
+        auto inv = invoices_.get(invoiceId, tenantId);
+        if (!inv) {
+            return inv.status();
+        }
+        auto tenant = tenants.get((*inv)["tenant_id"]);
+        if (!tenant) {
+            return tenant.status();
+        }
+        auto doc = renderInvoicePdf(*inv, (*tenant)["name"], locale, options_.templatesDir);
+        if (!doc) {
+            return doc.status();
+        }
+        Response resp{200, "application/pdf", std::move(*doc), {}};
+        resp.headers.emplace_back("Content-Disposition",
+                                  "inline; filename=\"" + (*inv)["number"].get<std::string>() + ".pdf\"");
+        return resp;
+    };
+    router.add({.method = "GET",
+                .pattern = "/api/v1/platform/invoices/{id}/pdf",
+                .access = Access::kOperator,
+                .permission = auth::kPlatformManage,
+                .summary = "An invoice as PDF (Accept-Language: fr by default, or en)",
+                .tag = "billing",
+                .handler = [pdf](Request& r) -> Result<Response> {
+                    return pdf(r.param("id"), "", r.locale);
+                }});
+    router.add({.method = "GET",
+                .pattern = "/api/v1/billing/invoices/{id}/pdf",
+                .access = Access::kTenantUser,
+                .permission = "billing.read",
+                .summary = "One of this school's invoices as PDF, in the reader's language",
+                .tag = "billing",
+                .handler = [pdf](Request& r) -> Result<Response> {
+                    return pdf(r.param("id"), r.tenant->id, r.locale);
                 }});
     // Stripe signs the raw body: no JSON schema, so the pipeline leaves it untouched.
     router.add({.method = "POST",

@@ -32,6 +32,8 @@ struct BillingOptions {
     std::vector<std::string> webhookSecrets;
     /// Days a school stays past_due before it is suspended (read-only).
     int graceDays = 7;
+    /// templates/ (pdf/invoice.<locale>.mustache).
+    std::string templatesDir = "templates";
     /// Period of the billing sweep (late Stripe events, grace days, API
     /// call counters); 0: no sweep thread (tests call sweepOnce()).
     int sweepSeconds = 60;

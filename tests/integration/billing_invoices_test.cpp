@@ -3,8 +3,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "kernel/billing/billing.hpp"
 #include "kernel/data/database.hpp"
+#include "support/child_process.hpp"
 #include "support/test_env.hpp"
 
 using ardoise::test::TestServer;
@@ -186,4 +189,66 @@ TEST_CASE("The billing report counts schools by status, sums MRR per currency an
     // Schools may not read it.
     const std::string token = s.login("ecole-b", "admin@ecole-b.test");
     CHECK(s.as(token, "ecole-b", "GET", "/api/v1/platform/billing/report").status == 401);
+}
+
+TEST_CASE("An invoice renders as a PDF in French whose text shows the XOF amount, the number and the school",
+          "[billing][invoices][pdf]") {
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    if (ardoise::test::runCommand("command -v pdftotext").exitCode != 0) {
+        WARN("pdftotext is not installed (Debian: poppler-utils): PDF text not checked");
+        return;
+    }
+    TestServer s(backend);
+    const std::string tenantId = s.createTenant("lycee-dakar");
+    const std::map<std::string, std::string> ops = {{"Authorization", "Bearer " + s.operatorToken()}};
+    auto created = s.request("POST", "/api/v1/platform/tenants/" + tenantId + "/invoices",
+                             {{"lines",
+                               {{{"description", "Abonnement Pro, année scolaire (élèves : 250)"},
+                                 {"quantity", 250},
+                                 {"unit_amount", 500},
+                                 {"tax_rate_bp", 1800}}}}},
+                             ops);
+    REQUIRE(created.status == 201);
+    const json inv = created.json();
+    CHECK(inv["total"] == 147500);
+    const std::string token = s.login("lycee-dakar", "admin@lycee-dakar.test");
+    auto pdfOf = [&](const std::string& lang) {
+        auto r = s.request("GET", "/api/v1/billing/invoices/" + inv["id"].get<std::string>() + "/pdf", nullptr,
+                           {{"X-Tenant", "lycee-dakar"}, {"Authorization", "Bearer " + token}, {"Accept-Language", lang}});
+        REQUIRE(r.status == 200);
+        CHECK(r.header("content-type") == "application/pdf");
+        CHECK(r.body.rfind("%PDF-1.4", 0) == 0);
+        ardoise::test::TempDir dir;
+        const std::string file = dir.path() + "/invoice.pdf";
+        {
+            std::ofstream out(file, std::ios::binary);
+            out << r.body;
+        }
+        auto text = ardoise::test::runCommand("pdftotext -enc UTF-8 " + file + " - 2>&1");
+        REQUIRE(text.exitCode == 0);
+        std::string t = text.output;
+        // pdftotext gives the no-break spaces of French amounts back as U+00A0.
+        for (auto pos = t.find("\u00A0"); pos != std::string::npos; pos = t.find("\u00A0")) {
+            t.replace(pos, 2, " ");
+        }
+        return t;
+    };
+    const std::string fr = pdfOf("fr");
+    INFO(fr);
+    CHECK(fr.find("FACTURE " + inv["number"].get<std::string>()) != std::string::npos);
+    CHECK(fr.find("École lycee-dakar") != std::string::npos);
+    CHECK(fr.find("Total TTC : 147 500 F CFA") != std::string::npos);
+    CHECK(fr.find("TVA : 22 500 F CFA") != std::string::npos);
+    CHECK(fr.find("élèves : 250") != std::string::npos);
+    CHECK(fr.find("Reste à payer : 147 500 F CFA") != std::string::npos);
+    const std::string en = pdfOf("en");
+    CHECK(en.find("INVOICE " + inv["number"].get<std::string>()) != std::string::npos);
+    CHECK(en.find("Total: XOF 147,500") != std::string::npos);
+    // Another school cannot fetch it; operators can.
+    s.createTenant("ecole-b");
+    const std::string tokenB = s.login("ecole-b", "admin@ecole-b.test");
+    CHECK(s.as(tokenB, "ecole-b", "GET", "/api/v1/billing/invoices/" + inv["id"].get<std::string>() + "/pdf").status ==
+          404);
+    CHECK(s.request("GET", "/api/v1/platform/invoices/" + inv["id"].get<std::string>() + "/pdf", nullptr, ops).status ==
+          200);
 }
