@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "kernel/billing/billing_events.hpp"
+
 namespace ardoise::kernel::billing {
 namespace {
 
@@ -309,16 +311,26 @@ Result<json> PlanService::assign(const std::string& tenantId, const std::string&
                       "The plan " + code + " has no " + interval + "ly price in " + currency + ".")
             .addField({"/interval", "no-price", "has no price in this currency for this plan"});
     }
-    if (lease->queryOne("SELECT tenant_id FROM platform_subscriptions WHERE tenant_id = ?", {tenantId})) {
+    if (auto current = lease->queryOne("SELECT plan_code, currency, billing_interval FROM platform_subscriptions "
+                                       "WHERE tenant_id = ?",
+                                       {tenantId})) {
         lease->exec("UPDATE platform_subscriptions SET plan_code = ?, currency = ?, billing_interval = ?, updated_at = ? "
                     "WHERE tenant_id = ?",
                     {code, currency, interval, now, tenantId});
+        if (current->text("plan_code") != code || current->text("currency") != currency ||
+            current->text("billing_interval") != interval) {
+            recordBillingFact(*lease, tenantId, "plan.changed",
+                              {{"from", current->text("plan_code")}, {"to", code}, {"currency", currency},
+                               {"interval", interval}});
+        }
     } else {
         const std::int64_t trialDays = plan->integer("trial_days");
+        const std::string status = trialDays > 0 ? "trialing" : "active";
         lease->exec("INSERT INTO platform_subscriptions (tenant_id, plan_code, currency, billing_interval, status, "
                     "trial_ends_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    {tenantId, code, currency, interval, trialDays > 0 ? "trialing" : "active",
+                    {tenantId, code, currency, interval, status,
                      trialDays > 0 ? data::Value(now + trialDays * 86400) : data::null(), now, now});
+        recordTransition(*lease, tenantId, "", status, {{"plan", code}, {"cause", "plan-assigned"}});
     }
     auto row = lease->queryOne("SELECT * FROM platform_subscriptions WHERE tenant_id = ?", {tenantId});
     tx.commit();

@@ -95,6 +95,13 @@ TEST_CASE("A Stripe event is applied by a kernel job once, even when the server 
     REQUIRE(plans.create(plan("starter", 25000, json::object(), json::array())));
     REQUIRE(plans.assign(tenantId, "XOF", {{"plan", "starter"}}));
     REQUIRE(subscriptionStatus(s, tenantId) == "active");
+    CHECK(published(s, tenantId, "billing.subscription.active") == 1);  // the first plan starts the subscription
+    REQUIRE(plans.create(plan("pro", 50000, json::object(), json::array())));
+    REQUIRE(plans.assign(tenantId, "XOF", {{"plan", "pro"}}));
+    REQUIRE(plans.assign(tenantId, "XOF", {{"plan", "starter"}}));
+    REQUIRE(plans.assign(tenantId, "XOF", {{"plan", "starter"}}));  // no change: no event
+    CHECK(published(s, tenantId, "billing.plan.changed") == 2);
+    CHECK(published(s, tenantId, "billing.subscription.active") == 1);  // a plan change keeps the status
 
     const json failed = invoiceEvent("evt_fail", "invoice.payment_failed", ardoise::kernel::data::nowSeconds(), "in_1",
                                      tenantId);
@@ -142,7 +149,7 @@ TEST_CASE("A Stripe event is applied by a kernel job once, even when the server 
                 .status == 200);
     CHECK(s.app().jobs().drain() == 1);
     CHECK(subscriptionStatus(s, tenantId) == "active");
-    CHECK(published(s, tenantId, "billing.subscription.active") == 1);
+    CHECK(published(s, tenantId, "billing.subscription.active") == 2);  // put on the plan, then paid
     CHECK(published(s, tenantId, "billing.invoice.paid") == 1);
     CHECK(audited(s, tenantId, "billing.invoice.paid") == 1);
 }
@@ -231,7 +238,7 @@ TEST_CASE("A school past due beyond the grace days is suspended: writes refused 
     CHECK(s.app().jobs().drain() == 1);
     CHECK(subscriptionStatus(s, tenantId) == "active");
     CHECK(s.as(token, "ecole-a", "POST", "/api/v1/users", second).status == 201);
-    CHECK(published(s, tenantId, "billing.subscription.active") == 1);
+    CHECK(published(s, tenantId, "billing.subscription.active") == 2);  // put on the plan, then paid
 }
 
 TEST_CASE("Plans decide plugins: outside the plan the problem names the feature and the cheapest plan with it",
