@@ -5,11 +5,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include "kernel/billing/billing.hpp"
 #include "kernel/data/database.hpp"
+#include "support/child_process.hpp"
 #include "support/test_env.hpp"
 
 using ardoise::test::TestServer;
@@ -395,4 +399,91 @@ TEST_CASE("Each plan limit refuses the creation beyond it with a problem naming 
         const std::string teacher = s.login("ecole-a", "t1@x.test");
         CHECK(s.as(teacher, "ecole-a", "GET", "/api/v1/billing/usage").status == 403);
     }
+}
+
+TEST_CASE("A server killed between receiving a Stripe event and processing it applies the event once after a restart",
+          "[billing][lifecycle][restart]") {
+    ardoise::test::TempDir dir;
+    const std::string db = "sqlite:" + dir.path() + "/ardoise.db";
+    auto cli = [&](const std::string& args) {
+        return ardoise::test::runCommand("ARDOISE_DATA_DIR=" + dir.path() + " ARDOISE_DATABASE_URL=" + db + " " +
+                                         std::string(ARDOISE_BINARY) + " " + args + " 2>&1");
+    };
+    REQUIRE(cli("migrate").exitCode == 0);
+    REQUIRE(cli("tenant create --slug ecole-k --name K").exitCode == 0);
+    const std::string tenantId = json::parse(cli("tenant show ecole-k").output)["id"];
+    REQUIRE(cli(R"(plan create --json '{"code":"mini","name":{"fr":"Mini","en":"Mini"}}')").exitCode == 0);
+    REQUIRE(cli("plan assign --tenant ecole-k --plan mini").exitCode == 0);
+
+    auto serve = [&](std::uint16_t port, const std::string& workers) {
+        auto p = std::make_unique<ardoise::test::ChildProcess>(std::vector<std::string>{
+            "/usr/bin/env", "ARDOISE_DATA_DIR=" + dir.path(), "ARDOISE_DATABASE_URL=" + db,
+            "ARDOISE_LISTEN=127.0.0.1:" + std::to_string(port), "ARDOISE_ACCESS_LOG=0", "ARDOISE_OUTBOX=0",
+            "ARDOISE_JOB_WORKERS=" + workers, std::string("ARDOISE_STRIPE_WEBHOOK_SECRETS=") + kSecret, ARDOISE_BINARY,
+            "serve"});
+        REQUIRE(p->waitForLine("Ardoise " ARDOISE_VERSION " listening on http://127.0.0.1:" + std::to_string(port),
+                               std::chrono::seconds(20)));
+        return p;
+    };
+    ardoise::kernel::data::Database database(db, 1);
+    auto status = [&] {
+        auto lease = database.acquire();
+        return lease->queryOne("SELECT status FROM platform_subscriptions WHERE tenant_id = ?", {tenantId})->text("status");
+    };
+    {
+        const auto port = ardoise::test::freeLoopbackPort();
+        auto server = serve(port, "0");  // no job workers: the event can only be stored
+        const std::string body =
+            invoiceEvent("evt_kill", "invoice.payment_failed", ardoise::kernel::data::nowSeconds(), "in_k", tenantId).dump();
+        auto r = ardoise::test::httpRequest(
+            port, "POST", "/api/v1/billing/stripe/webhook", body,
+            {{"Content-Type", "application/json"},
+             {"Stripe-Signature",
+              ardoise::kernel::billing::stripeSignatureHeader(body, kSecret, ardoise::kernel::data::nowSeconds())}});
+        REQUIRE(r.status == 200);
+        CHECK(r.json()["queued"] == true);
+        ::kill(server->pid(), SIGKILL);
+        server->stop();
+    }
+    CHECK(status() == "active");
+    {
+        const auto port = ardoise::test::freeLoopbackPort();
+        auto server = serve(port, "2");
+        for (int i = 0; i < 100 && status() != "past_due"; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        CHECK(status() == "past_due");
+        server->stop();
+    }
+    auto lease = database.acquire();
+    CHECK(lease->queryOne("SELECT attempts FROM platform_stripe_events WHERE id = 'evt_kill'")->integer("attempts") == 1);
+    CHECK(lease->queryOne("SELECT COUNT(*) AS n FROM platform_events WHERE name = 'billing.subscription.past_due'")
+              ->integer("n") == 1);
+    CHECK(lease->queryOne("SELECT status FROM platform_jobs WHERE name = 'kernel.stripe_event'")->text("status") ==
+          "succeeded");
+}
+
+TEST_CASE("The billing sweep runs on its own every billing_sweep_seconds and suspends overdue schools",
+          "[billing][lifecycle][sweep]") {
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    TestServer s(backend, false);
+    s.config().billingSweepSeconds = 1;
+    s.config().billingGraceDays = 3;
+    s.start();
+    const std::string tenantId = s.createTenant("ecole-a");
+    auto& plans = s.app().billing().plans();
+    REQUIRE(plans.create(plan("starter", 25000, json::object(), json::array())));
+    REQUIRE(plans.assign(tenantId, "XOF", {{"plan", "starter"}}));
+    {
+        auto lease = s.app().database().acquire();
+        REQUIRE(ardoise::kernel::billing::processStripeEvent(
+            *lease, invoiceEvent("evt_old", "invoice.payment_failed",
+                                 ardoise::kernel::data::nowSeconds() - 4 * kDay, "in_o", tenantId)));
+    }
+    REQUIRE(subscriptionStatus(s, tenantId) == "past_due");
+    for (int i = 0; i < 40 && subscriptionStatus(s, tenantId) != "suspended"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(subscriptionStatus(s, tenantId) == "suspended");
+    CHECK(published(s, tenantId, "billing.subscription.suspended") == 1);
 }
