@@ -60,6 +60,7 @@ billing::BillingOptions billingOptions(const Config& c) {
     o.graceDays = c.billingGraceDays;
     o.sweepSeconds = c.billingSweepSeconds;
     o.templatesDir = (fs::path(c.shareDir) / "templates").string();
+    o.publicUrl = c.publicUrl.empty() ? "http://" + c.listen : c.publicUrl;
     std::stringstream secrets(c.stripeWebhookSecrets);
     for (std::string s; std::getline(secrets, s, ',');) {
         if (!s.empty()) {

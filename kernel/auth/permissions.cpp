@@ -11,7 +11,7 @@ namespace {
 std::map<std::string, std::set<std::string>>& table() {
     static std::map<std::string, std::set<std::string>> t = {
         {"admin", {"users.read", "users.manage", "audit.read", "school.settings", "plugins.manage", "jobs.read", "jobs.manage",
-                   "billing.read"}},
+                   "billing.read", "billing.manage"}},
         {"teacher", {"users.read"}},
         {"student", {}},
         {"parent", {}},

@@ -94,6 +94,86 @@ Status Billing::writeGate(const std::string& tenantId, const std::string& method
     return Status::ok();
 }
 
+Result<std::string> Billing::stripeCustomer(const http::TenantContext& tenant) {
+    {
+        auto lease = db_.acquire();
+        auto row = lease->queryOne("SELECT stripe_customer_id FROM platform_subscriptions WHERE tenant_id = ?", {tenant.id});
+        if (row && !row->isNull("stripe_customer_id")) {
+            return row->text("stripe_customer_id");
+        }
+    }
+    // One customer per school even when two admins click at once: Stripe
+    // answers the same customer to the same key (for 24 h).
+    auto customer = stripe_.createCustomer(tenant.id, tenant.name, "", "customer-" + tenant.id);
+    if (!customer) {
+        return customer.status();
+    }
+    const std::string id = (*customer)["id"];
+    auto lease = db_.acquire();
+    lease->exec("UPDATE platform_subscriptions SET stripe_customer_id = COALESCE(stripe_customer_id, ?), updated_at = ? "
+                "WHERE tenant_id = ?",
+                {id, data::nowSeconds(), tenant.id});
+    auto row = lease->queryOne("SELECT stripe_customer_id FROM platform_subscriptions WHERE tenant_id = ?", {tenant.id});
+    return row ? row->text("stripe_customer_id") : id;
+}
+
+Result<Response> Billing::checkout(const Request& r) {
+    const std::string code = r.json["plan"];
+    std::string priceId;
+    std::int64_t quantity = 1;
+    int trialDays = 0;
+    {
+        // Scoped: no connection is held across the Stripe calls.
+        auto lease = db_.acquire();
+        auto sub = lease->queryOne("SELECT currency, billing_interval, stripe_subscription_id, status FROM "
+                                   "platform_subscriptions WHERE tenant_id = ?",
+                                   {r.tenant->id});
+        if (!sub) {
+            return Status(Code::kFailedPrecondition, "no-plan", "This school has no plan yet.");
+        }
+        const std::string interval = r.json.value("interval", sub->text("billing_interval"));
+        auto plan = lease->queryOne("SELECT p.trial_days, pr.stripe_price_id, pr.per_student FROM platform_plans p "
+                                    "LEFT JOIN platform_plan_prices pr ON pr.plan_code = p.code AND pr.currency = ? "
+                                    "AND pr.billing_interval = ? WHERE p.code = ?",
+                                    {sub->text("currency"), interval, code});
+        if (!plan) {
+            return Status(Code::kInvalidArgument, "validation", "No plan has the code " + code + ".")
+                .addField({"/plan", "unknown-plan", "is not a plan's code"});
+        }
+        if (plan->isNull("stripe_price_id")) {
+            return Status(Code::kFailedPrecondition, "plan-not-sold-online",
+                          "The plan " + code + " has no Stripe price in " + sub->text("currency") + " per " + interval +
+                              ": ask the platform for a bank transfer or mobile money invoice.")
+                .addExtra("plan", code)
+                .addExtra("currency", sub->text("currency"));
+        }
+        if (!sub->isNull("stripe_subscription_id") && sub->text("status") != "canceled") {
+            return Status(Code::kConflict, "subscription-exists",
+                          "This school already pays through Stripe: change the plan or the card in the billing portal.");
+        }
+        if (plan->integer("per_student") != 0) {
+            quantity = std::max<std::int64_t>(1, usage_.current(*lease, r.tenant->id, "students"));
+        }
+        trialDays = sub->text("status") == "trialing" ? static_cast<int>(plan->integer("trial_days")) : 0;
+        priceId = plan->text("stripe_price_id");
+    }
+    auto customer = stripeCustomer(*r.tenant);
+    if (!customer) {
+        return customer.status();
+    }
+    auto session = stripe_.createCheckoutSession({.tenantId = r.tenant->id,
+                                                  .customerId = *customer,
+                                                  .priceId = priceId,
+                                                  .quantity = quantity,
+                                                  .trialDays = trialDays,
+                                                  .successUrl = options_.publicUrl + "/billing?checkout=done",
+                                                  .cancelUrl = options_.publicUrl + "/billing?checkout=canceled"});
+    if (!session) {
+        return session.status();
+    }
+    return Response::json(200, {{"id", (*session)["id"]}, {"url", (*session).value("url", json(nullptr))}});
+}
+
 void Billing::start() {
     if (options_.sweepSeconds <= 0 || running_.exchange(true)) {
         return;
@@ -404,6 +484,46 @@ void Billing::registerRoutes(http::Router& router, tenancy::TenantService& tenan
                 .tag = "billing",
                 .handler = [pdf](Request& r) -> Result<Response> {
                     return pdf(r.param("id"), r.tenant->id, r.locale);
+                }});
+    router.add({.method = "POST",
+                .pattern = "/api/v1/billing/checkout",
+                .access = Access::kTenantUser,
+                .permission = "billing.manage",
+                .summary = "Pay the plan by card: a Stripe Checkout Session (its url) for the school's currency",
+                .tag = "billing",
+                .requestSchema = {{"type", "object"},
+                                  {"additionalProperties", false},
+                                  {"required", {"plan"}},
+                                  {"properties",
+                                   {{"plan", {{"type", "string"}, {"minLength", 1}, {"maxLength", 40}}},
+                                    {"interval", {{"type", "string"}, {"enum", {"month", "year"}}}}}}},
+                .responseSchema = {{"type", "object"},
+                                   {"properties", {{"id", {{"type", "string"}}}, {"url", {{"type", {"string", "null"}}}}}}},
+                .handler = [this](Request& r) -> Result<Response> { return checkout(r); }});
+    router.add({.method = "POST",
+                .pattern = "/api/v1/billing/portal",
+                .access = Access::kTenantUser,
+                .permission = "billing.manage",
+                .summary = "Manage the card, invoices and plan on Stripe: a Billing Portal session (its url)",
+                .tag = "billing",
+                .responseSchema = {{"type", "object"}, {"properties", {{"url", {{"type", {"string", "null"}}}}}}},
+                .handler = [this](Request& r) -> Result<Response> {
+                    std::string customer;
+                    {
+                        auto lease = db_.acquire();
+                        auto row = lease->queryOne(
+                            "SELECT stripe_customer_id FROM platform_subscriptions WHERE tenant_id = ?", {r.tenant->id});
+                        customer = row ? row->text("stripe_customer_id") : "";
+                    }
+                    if (customer.empty()) {
+                        return Status(Code::kFailedPrecondition, "no-stripe-customer",
+                                      "This school does not pay through Stripe yet: start with a checkout.");
+                    }
+                    auto session = stripe_.createPortalSession(customer, options_.publicUrl + "/billing");
+                    if (!session) {
+                        return session.status();
+                    }
+                    return Response::json(200, {{"url", (*session).value("url", json(nullptr))}});
                 }});
     // Stripe signs the raw body: no JSON schema, so the pipeline leaves it untouched.
     router.add({.method = "POST",

@@ -32,6 +32,9 @@ struct BillingOptions {
     std::vector<std::string> webhookSecrets;
     /// Days a school stays past_due before it is suspended (read-only).
     int graceDays = 7;
+    /// Where Stripe sends the school back after Checkout or the portal
+    /// (<publicUrl>/billing…).
+    std::string publicUrl = "http://localhost:8080";
     /// templates/ (pdf/invoice.<locale>.mustache).
     std::string templatesDir = "templates";
     /// Period of the billing sweep (late Stripe events, grace days, API
@@ -86,6 +89,10 @@ public:
 
 private:
     void notifyChanged();
+    /// POST /api/v1/billing/checkout: a Stripe Checkout Session for `plan`.
+    Result<http::Response> checkout(const http::Request& request);
+    /// The school's Stripe customer id, created (once, idempotently) if missing.
+    Result<std::string> stripeCustomer(const http::TenantContext& tenant);
 
     data::Database& db_;
     BillingOptions options_;
