@@ -197,17 +197,16 @@ void Billing::start() {
 }
 
 void Billing::stop() {
-    if (!running_.exchange(false)) {
-        return;
+    if (running_.exchange(false)) {
+        {
+            std::lock_guard lock(sweepMutex_);
+        }
+        sweepWake_.notify_all();
+        if (sweeper_.joinable()) {
+            sweeper_.join();
+        }
     }
-    {
-        std::lock_guard lock(sweepMutex_);
-    }
-    sweepWake_.notify_all();
-    if (sweeper_.joinable()) {
-        sweeper_.join();
-    }
-    usage_.flush();
+    usage_.flush();  // the API calls counted since the last sweep
 }
 
 json Billing::sweepOnce(std::int64_t now) {
