@@ -12,7 +12,7 @@ runtime=(
 )
 test_only=(
   catch2 postgresql postgresql-contrib wrk clang libclang-rt-14-dev
-  curl python3 python3-aiosmtpd
+  curl python3 python3-aiosmtpd poppler-utils
 )
 
 want=("${runtime[@]}")

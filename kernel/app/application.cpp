@@ -57,6 +57,10 @@ billing::BillingOptions billingOptions(const Config& c) {
     o.stripe.connectTimeoutMs = c.stripeConnectTimeoutMs;
     o.stripe.timeoutMs = c.stripeTimeoutMs;
     o.stripe.maxRetries = c.stripeMaxRetries;
+    o.graceDays = c.billingGraceDays;
+    o.sweepSeconds = c.billingSweepSeconds;
+    o.templatesDir = (fs::path(c.shareDir) / "templates").string();
+    o.publicUrl = c.publicUrl.empty() ? "http://" + c.listen : c.publicUrl;
     std::stringstream secrets(c.stripeWebhookSecrets);
     for (std::string s; std::getline(secrets, s, ',');) {
         if (!s.empty()) {
@@ -119,6 +123,12 @@ Application::Application(Config config) : config_(std::move(config)) {
                 },
                 [this](const std::string& function, const std::string& tenantId, const nlohmann::json& args) {
                     return plugins_->callLuaFunction(function, tenantId, args);
+                },
+                [this](data::Connection& c, const std::string& tenantId, const std::string& limit, std::int64_t adding) {
+                    return billing_->usage().check(c, tenantId, limit, adding);
+                },
+                [this](data::Connection& c, const std::string& tenantId, const std::string& metric, std::int64_t amount) {
+                    return billing_->usage().record(c, tenantId, metric, amount);
                 }},
                outbox_.get());
     registerPluginRoutes(router_, *plugins_, *enablement_, *tenants_);
@@ -142,7 +152,31 @@ Application::Application(Config config) : config_(std::move(config)) {
     });
     registerScriptRoutes(router_, *scripts_);
     billing_ = std::make_unique<billing::Billing>(*db_, billingOptions(config_));
+    billing_->attach(*jobs_, *bus_);
     billing_->registerRoutes(router_, *tenants_);
+    // Plans decide plugins (the operator's per-school `allowed` still adds).
+    enablement_->setPlanPolicy({[this](const std::string& tenantId, const std::string& feature) {
+                                    return billing_->plans().planIncludes(tenantId, feature);
+                                },
+                                [this](const std::string& tenantId, const std::string& feature) {
+                                    return billing_->plans().cheapestPlanWithFeature(tenantId, feature);
+                                }});
+    // Staff (admins, teachers) are counted, and limited by the plan, when created.
+    auth_->setStaffHook([this](data::Connection& c, const std::string& tenantId) -> Status {
+        const auto staff = c.queryOne(
+            "SELECT COUNT(*) AS n FROM users WHERE tenant_id = ? AND status <> 'deactivated' AND "
+            "(',' || roles || ',' LIKE '%,admin,%' OR ',' || roles || ',' LIKE '%,teacher,%')",
+            {tenantId});
+        const std::int64_t count = staff ? staff->integer("n") : 0;
+        auto& usage = billing_->usage();
+        if (auto s = usage.set(c, tenantId, "staff", count); !s.isOk()) {
+            return s;
+        }
+        if (auto s = usage.check(c, tenantId, "staff", 1); !s.isOk()) {
+            return s;
+        }
+        return usage.set(c, tenantId, "staff", count + 1);
+    });
 
     http::PipelineOptions options;
     options.baseDomain = config_.baseDomain;
@@ -157,6 +191,13 @@ Application::Application(Config config) : config_(std::move(config)) {
             return auth_->authenticate(token, tenant);
         },
         [this](const http::Request& request, const http::Route& route) {
+            if (!request.tenant) {
+                return Status::ok();
+            }
+            billing_->usage().countApiCall(request.tenant->id);
+            if (auto s = billing_->writeGate(request.tenant->id, request.method, request.path); !s.isOk()) {
+                return s;
+            }
             return route.plugin.empty() ? Status::ok() : enablement_->gate(request.tenant->id, route.plugin);
         });
     metrics_.addGauge("ardoise_db_pool_in_use", "Database connections leased", [this] {
@@ -223,6 +264,7 @@ Status Application::start() {
         jobs_->start();
         scripts_->start();
     }
+    billing_->start();
     return Status::ok();
 }
 
@@ -236,6 +278,9 @@ void Application::stop() {
     }
     if (scripts_) {
         scripts_->stop();
+    }
+    if (billing_) {
+        billing_->stop();
     }
     if (bus_) {
         bus_->stop();

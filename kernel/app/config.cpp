@@ -74,6 +74,8 @@ const std::vector<Key>& keys() {
         {"stripe_connect_timeout_ms", "Stripe connect timeout, ms", setter(&Config::stripeConnectTimeoutMs, "stripe_connect_timeout_ms")},
         {"stripe_timeout_ms", "Stripe request timeout per attempt, ms", setter(&Config::stripeTimeoutMs, "stripe_timeout_ms")},
         {"stripe_max_retries", "Stripe retries after the first attempt", setter(&Config::stripeMaxRetries, "stripe_max_retries")},
+        {"billing_grace_days", "days a school stays past_due before it is suspended (read-only)", setter(&Config::billingGraceDays, "billing_grace_days")},
+        {"billing_sweep_seconds", "period of the billing sweep (late Stripe events, grace days, API call counters); 0: none", setter(&Config::billingSweepSeconds, "billing_sweep_seconds")},
     };
     return k;
 }

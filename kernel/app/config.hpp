@@ -49,6 +49,8 @@ struct Config {
     int stripeConnectTimeoutMs = 5000;
     int stripeTimeoutMs = 30000;
     int stripeMaxRetries = 2;
+    int billingGraceDays = 7;      ///< days past_due before a school is suspended (read-only)
+    int billingSweepSeconds = 60;  ///< period of the billing sweep; 0: none
 
     /// Applies a JSON object of settings; unknown keys are errors.
     Status apply(const nlohmann::json& settings);

@@ -440,6 +440,13 @@ Result<json> AuthService::createUser(const http::TenantContext& tenant, const js
         tx.commit();
         return userToJson(*db.queryOne("SELECT * FROM users WHERE tenant_id = @tenant AND id = ?", {existing->text("id")}));
     }
+    const std::string roles = joinRoles(input.at("roles"));
+    if (staffHook_ && (("," + roles + ",").find(",admin,") != std::string::npos ||
+                       ("," + roles + ",").find(",teacher,") != std::string::npos)) {
+        if (auto s = staffHook_(db.connection(), tenant.id); !s.isOk()) {
+            return s;
+        }
+    }
     const std::string id = data::newId();
     db.exec("INSERT INTO users (tenant_id, id, email, name, roles, status, password_hash, locale, created_at, updated_at) "
             "VALUES (@tenant, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

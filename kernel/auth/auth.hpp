@@ -52,6 +52,11 @@ public:
     using Filter = std::function<Result<nlohmann::json>(const std::string& tenantId, const std::string& hook,
                                                         const nlohmann::json& data, const std::vector<std::string>& adjustable)>;
     void setUserFilter(Filter filter) { userFilter_ = std::move(filter); }
+    /// Called in the transaction that creates a staff user (role admin or
+    /// teacher), before the row is written: a failure (quota) refuses the
+    /// creation. Set by the application to billing's staff quota.
+    using StaffHook = std::function<Status(data::Connection&, const std::string& tenantId)>;
+    void setStaffHook(StaffHook hook) { staffHook_ = std::move(hook); }
 
     // --- schemas used by the routes and the OpenAPI document
     static const nlohmann::json& loginSchema();
@@ -132,6 +137,7 @@ private:
     notify::OutboxWorker* outbox_ = nullptr;
     events::EventBus* events_ = nullptr;
     Filter userFilter_;
+    StaffHook staffHook_;
 };
 
 /// A user row as API JSON (never secrets).

@@ -10,7 +10,8 @@ namespace ardoise::kernel::auth {
 namespace {
 std::map<std::string, std::set<std::string>>& table() {
     static std::map<std::string, std::set<std::string>> t = {
-        {"admin", {"users.read", "users.manage", "audit.read", "school.settings", "plugins.manage", "jobs.read", "jobs.manage", "scripts.manage"}},
+        {"admin", {"users.read", "users.manage", "audit.read", "school.settings", "plugins.manage", "jobs.read", "jobs.manage",
+                   "scripts.manage", "billing.read", "billing.manage"}},
         {"teacher", {"users.read"}},
         {"student", {}},
         {"parent", {}},

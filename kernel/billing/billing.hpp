@@ -2,14 +2,25 @@
 // Billing: plans and limits, each school's subscription, the Stripe client
 // and webhook. The face other subsystems include.
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "kernel/billing/invoice_service.hpp"
 #include "kernel/billing/plan_service.hpp"
+#include "kernel/billing/usage_service.hpp"
 #include "kernel/billing/stripe_client.hpp"
 #include "kernel/billing/stripe_webhook.hpp"
 #include "kernel/data/database.hpp"
+#include "kernel/events/event_bus.hpp"
+#include "kernel/events/job_queue.hpp"
 #include "kernel/http/router.hpp"
 #include "kernel/tenancy/tenancy.hpp"
 
@@ -19,26 +30,90 @@ struct BillingOptions {
     StripeOptions stripe;
     /// Webhook endpoint secrets (whsec_…); several while one is rotated out.
     std::vector<std::string> webhookSecrets;
+    /// Days a school stays past_due before it is suspended (read-only).
+    int graceDays = 7;
+    /// Where Stripe sends the school back after Checkout or the portal
+    /// (<publicUrl>/billing…).
+    std::string publicUrl = "http://localhost:8080";
+    /// templates/ (pdf/invoice.<locale>.mustache).
+    std::string templatesDir = "templates";
+    /// Period of the billing sweep (late Stripe events, grace days, API
+    /// call counters); 0: no sweep thread (tests call sweepOnce()).
+    int sweepSeconds = 60;
 };
+
+/// The job that applies one stored Stripe event (payload {"event_id"}).
+inline constexpr const char* kStripeEventJob = "kernel.stripe_event";
 
 /// The billing services of one application.
 class Billing {
 public:
     Billing(data::Database& db, BillingOptions options);
 
+    ~Billing() { stop(); }
+    Billing(const Billing&) = delete;
+    Billing& operator=(const Billing&) = delete;
+
     PlanService& plans() { return plans_; }
     StripeClient& stripe() { return stripe_; }
+    UsageService& usage() { return usage_; }
+    InvoiceService& invoices() { return invoices_; }
     const BillingOptions& options() const { return options_; }
 
-    /// Operator routes under /api/v1/platform (plans, a school's plan) and
-    /// the public Stripe webhook POST /api/v1/billing/stripe/webhook.
+    /// Registers the job kernel.stripe_event on `jobs` (before it starts);
+    /// from then on the webhook queues one job per new event.
+    void attach(events::JobQueue& jobs, events::EventBus& bus);
+
+    /// Operator routes under /api/v1/platform (plans, a school's plan, its
+    /// usage, invoices and manual payments, the billing report), the
+    /// school's GET /api/v1/billing/{subscription,usage,invoices} and the
+    /// public Stripe webhook POST /api/v1/billing/stripe/webhook.
     void registerRoutes(http::Router& router, tenancy::TenantService& tenants);
 
+    /// The sweep thread (every sweepSeconds): sweepOnce().
+    void start();
+    void stop();
+    /// Applies Stripe events left pending for a minute (no school known when
+    /// received, or their job gone), suspends schools past their grace days,
+    /// flushes API call counters. Returns {events, suspended, api_calls}.
+    nlohmann::json sweepOnce(std::int64_t now);
+
+    /// For the request path: a school whose subscription is suspended is
+    /// read-only. Writes (POST, PUT, PATCH, DELETE) of its routes, except
+    /// signing in (/api/v1/auth/) and paying (/api/v1/billing/), answer 403
+    /// "subscription-suspended". Cached per school for 2 s; changes applied
+    /// on this node apply at once.
+    Status writeGate(const std::string& tenantId, const std::string& method, const std::string& path);
+    /// Forgets cached subscription states (after a change).
+    void invalidate();
+
 private:
+    void notifyChanged();
+    /// POST /api/v1/billing/checkout: a Stripe Checkout Session for `plan`.
+    Result<http::Response> checkout(const http::Request& request);
+    /// The school's Stripe customer id, created (once, idempotently) if missing.
+    Result<std::string> stripeCustomer(const http::TenantContext& tenant);
+
     data::Database& db_;
     BillingOptions options_;
     PlanService plans_;
     StripeClient stripe_;
+    UsageService usage_;
+    InvoiceService invoices_;
+    events::JobQueue* jobs_ = nullptr;
+    events::EventBus* bus_ = nullptr;
+
+    std::shared_mutex stateMutex_;
+    struct CachedState {
+        std::string status;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::map<std::string, CachedState> states_;  // guarded by stateMutex_
+
+    std::thread sweeper_;
+    std::atomic<bool> running_{false};
+    std::mutex sweepMutex_;
+    std::condition_variable sweepWake_;
 };
 
 }  // namespace ardoise::kernel::billing

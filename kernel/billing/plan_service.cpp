@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "kernel/billing/billing_events.hpp"
+
 namespace ardoise::kernel::billing {
 namespace {
 
@@ -309,16 +311,26 @@ Result<json> PlanService::assign(const std::string& tenantId, const std::string&
                       "The plan " + code + " has no " + interval + "ly price in " + currency + ".")
             .addField({"/interval", "no-price", "has no price in this currency for this plan"});
     }
-    if (lease->queryOne("SELECT tenant_id FROM platform_subscriptions WHERE tenant_id = ?", {tenantId})) {
+    if (auto current = lease->queryOne("SELECT plan_code, currency, billing_interval FROM platform_subscriptions "
+                                       "WHERE tenant_id = ?",
+                                       {tenantId})) {
         lease->exec("UPDATE platform_subscriptions SET plan_code = ?, currency = ?, billing_interval = ?, updated_at = ? "
                     "WHERE tenant_id = ?",
                     {code, currency, interval, now, tenantId});
+        if (current->text("plan_code") != code || current->text("currency") != currency ||
+            current->text("billing_interval") != interval) {
+            recordBillingFact(*lease, tenantId, "plan.changed",
+                              {{"from", current->text("plan_code")}, {"to", code}, {"currency", currency},
+                               {"interval", interval}});
+        }
     } else {
         const std::int64_t trialDays = plan->integer("trial_days");
+        const std::string status = trialDays > 0 ? "trialing" : "active";
         lease->exec("INSERT INTO platform_subscriptions (tenant_id, plan_code, currency, billing_interval, status, "
                     "trial_ends_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    {tenantId, code, currency, interval, trialDays > 0 ? "trialing" : "active",
+                    {tenantId, code, currency, interval, status,
                      trialDays > 0 ? data::Value(now + trialDays * 86400) : data::null(), now, now});
+        recordTransition(*lease, tenantId, "", status, {{"plan", code}, {"cause", "plan-assigned"}});
     }
     auto row = lease->queryOne("SELECT * FROM platform_subscriptions WHERE tenant_id = ?", {tenantId});
     tx.commit();
@@ -332,6 +344,54 @@ Result<json> PlanService::subscription(const std::string& tenantId) {
         return Status(Code::kNotFound, "no-plan", "This school has no plan yet.");
     }
     return subscriptionToJson(*row);
+}
+
+std::optional<std::string> PlanService::cheapestPlan(
+    data::Connection& c, const std::string& currency, const std::string& interval,
+    const std::function<bool(data::Connection&, const data::Row&)>& fits) {
+    const auto rows = c.query(
+        "SELECT p.*, pr.amount_minor AS price_amount FROM platform_plans p LEFT JOIN platform_plan_prices pr "
+        "ON pr.plan_code = p.code AND pr.currency = ? AND pr.billing_interval = ? "
+        "ORDER BY CASE WHEN pr.amount_minor IS NULL THEN 1 ELSE 0 END, pr.amount_minor, p.code",
+        {currency, interval});
+    for (const auto& row : rows) {
+        if (fits(c, row)) {
+            return row.text("code");
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> PlanService::cheapestPlanWithFeature(const std::string& tenantId, const std::string& feature) {
+    auto lease = db_.acquire();
+    std::string currency;
+    std::string interval = "month";
+    if (auto sub = lease->queryOne("SELECT currency, billing_interval FROM platform_subscriptions WHERE tenant_id = ?",
+                                   {tenantId})) {
+        currency = sub->text("currency");
+        interval = sub->text("billing_interval");
+    } else if (auto t = lease->queryOne("SELECT currency FROM tenants WHERE id = ?", {tenantId})) {
+        currency = t->text("currency");
+    }
+    return cheapestPlan(*lease, currency, interval, [&](data::Connection& conn, const data::Row& plan) {
+        return conn
+            .queryOne("SELECT 1 AS x FROM platform_plan_features WHERE plan_code = ? AND feature = ?",
+                      {plan.text("code"), feature})
+            .has_value();
+    });
+}
+
+std::optional<bool> PlanService::planIncludes(const std::string& tenantId, const std::string& feature) {
+    auto lease = db_.acquire();
+    auto sub = lease->queryOne("SELECT plan_code FROM platform_subscriptions WHERE tenant_id = ? AND status <> 'canceled'",
+                               {tenantId});
+    if (!sub) {
+        return std::nullopt;
+    }
+    return lease
+        ->queryOne("SELECT 1 AS x FROM platform_plan_features WHERE plan_code = ? AND feature = ?",
+                   {sub->text("plan_code"), feature})
+        .has_value();
 }
 
 }  // namespace ardoise::kernel::billing

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "kernel/data/database.hpp"
@@ -49,6 +51,19 @@ public:
                                   const nlohmann::json& input);
     /// The school's plan and subscription state; 404 "no-plan" when none.
     Result<nlohmann::json> subscription(const std::string& tenantId);
+
+    /// The cheapest plan (by its price in `currency` and `interval`; plans
+    /// without such a price after those with one, then by code) for which
+    /// `fits(planRow)` holds; nullopt when none. `planRow` is a row of
+    /// platform_plans (limit_* columns).
+    std::optional<std::string> cheapestPlan(data::Connection& c, const std::string& currency,
+                                            const std::string& interval,
+                                            const std::function<bool(data::Connection&, const data::Row&)>& fits);
+    /// The cheapest plan whose features include `feature`, in the school's
+    /// currency and interval (the tenant's currency, monthly, without a plan).
+    std::optional<std::string> cheapestPlanWithFeature(const std::string& tenantId, const std::string& feature);
+    /// Whether the school has a plan (not canceled), and whether its features include `feature`.
+    std::optional<bool> planIncludes(const std::string& tenantId, const std::string& feature);
 
 private:
     Result<nlohmann::json> write(const std::string& code, const nlohmann::json& input, bool insert);

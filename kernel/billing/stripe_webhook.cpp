@@ -5,6 +5,8 @@
 #include <array>
 #include <iostream>
 
+#include "kernel/billing/billing_events.hpp"
+
 namespace ardoise::kernel::billing {
 namespace {
 
@@ -117,20 +119,30 @@ std::string stripeSignatureHeader(std::string_view payload, const std::string& s
     return "t=" + ts + ",v1=" + hex;
 }
 
-Result<bool> storeStripeEvent(data::Database& db, const std::string& payload) {
+namespace {
+bool isEvent(const json& event) {
+    return event.is_object() && event.contains("id") && event["id"].is_string() && event.contains("type") &&
+           event["type"].is_string() && event.contains("created") && event["created"].is_number_integer();
+}
+}  // namespace
+
+Result<bool> storeStripeEvent(data::Connection& c, const std::string& payload) {
     const json event = json::parse(payload, nullptr, false);
-    if (!event.is_object() || !event.contains("id") || !event["id"].is_string() || !event.contains("type") ||
-        !event["type"].is_string() || !event.contains("created") || !event["created"].is_number_integer()) {
+    if (!isEvent(event)) {
         return Status(Code::kInvalidArgument, "stripe-event-invalid",
                       "The body is not a Stripe event (id, type and created are required).");
     }
-    auto lease = db.acquire();
-    const auto inserted = lease->exec(
+    const auto inserted = c.exec(
         "INSERT INTO platform_stripe_events (id, type, created, livemode, payload, received_at) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO NOTHING",
         {event["id"].get<std::string>(), event["type"].get<std::string>(), event["created"].get<std::int64_t>(),
          static_cast<std::int64_t>(event.value("livemode", false)), payload, data::nowSeconds()});
     return inserted > 0;
+}
+
+Result<bool> storeStripeEvent(data::Database& db, const std::string& payload) {
+    auto lease = db.acquire();
+    return storeStripeEvent(*lease, payload);
 }
 
 const char* toString(EventOutcome outcome) {
@@ -295,6 +307,11 @@ EventOutcome applySubscription(data::Connection& c, const json& event, const jso
             static_cast<std::int64_t>(sub.value("cancel_at_period_end", false) ? 1 : 0), optionalInt(sub, "trial_end"),
             pastDueSince(*row, status, created), eventId, created, std::max(periodStart, storedPeriod), now,
             row->text("tenant_id")});
+    recordTransition(c, row->text("tenant_id"), row->text("status"), status,
+                     {{"plan", plan ? plan->text("plan_code") : row->text("plan_code")},
+                      {"cause", type},
+                      {"stripe_event_id", eventId},
+                      {"stripe_subscription_id", subId}});
     return EventOutcome::kApplied;
 }
 
@@ -322,6 +339,14 @@ EventOutcome applyInvoice(data::Connection& c, const json& event, const json& in
     if (known && known->text("status") == "paid") {
         return EventOutcome::kStale;  // paid is final
     }
+    if (!invoiceId.empty() && !(known && known->text("status") == (paid ? "paid" : "failed"))) {
+        recordBillingFact(c, row->text("tenant_id"), paid ? "invoice.paid" : "invoice.payment_failed",
+                          {{"stripe_invoice_id", invoiceId},
+                           {"amount", paid ? invoice.value("amount_paid", json(nullptr)) : invoice.value("amount_due", json(nullptr))},
+                           {"currency", invoice.value("currency", json(nullptr))},
+                           {"hosted_invoice_url", invoice.value("hosted_invoice_url", json(nullptr))},
+                           {"stripe_event_id", event["id"]}});
+    }
     if (!invoiceId.empty()) {
         if (known) {
             c.exec("UPDATE platform_stripe_invoices SET status = ?, event_created = ?, updated_at = ? WHERE id = ?",
@@ -346,6 +371,11 @@ EventOutcome applyInvoice(data::Connection& c, const json& event, const json& in
            "state_event_created = ?, updated_at = ? WHERE tenant_id = ?",
            {next, next == "past_due" ? pastDueSince(*row, next, created) : data::null(), event["id"].get<std::string>(),
             created, now, row->text("tenant_id")});
+    recordTransition(c, row->text("tenant_id"), current, next,
+                     {{"plan", row->text("plan_code")},
+                      {"cause", type},
+                      {"stripe_event_id", event["id"]},
+                      {"stripe_invoice_id", invoiceId}});
     return EventOutcome::kApplied;
 }
 
@@ -369,74 +399,172 @@ EventOutcome applyCheckout(data::Connection& c, const json& session) {
 
 }  // namespace
 
-Result<EventOutcome> processStripeEvent(data::Connection& c, const json& event) {
-    if (!event.is_object() || !event.contains("id") || !event["id"].is_string() || !event.contains("type") ||
-        !event["type"].is_string() || !event.contains("created") || !event["created"].is_number_integer() ||
-        !event.contains("data") || !event["data"].is_object() || !event["data"].contains("object") ||
+namespace {
+
+/// Applies `event` on `c`, inside the caller's transaction.
+Result<EventOutcome> applyEvent(data::Connection& c, const json& event) {
+    if (!isEvent(event) || !event.contains("data") || !event["data"].is_object() || !event["data"].contains("object") ||
         !event["data"]["object"].is_object()) {
         return Status(Code::kInvalidArgument, "stripe-event-invalid", "The Stripe event lacks id, type, created or data.object.");
     }
     const std::string type = event["type"];
     const json& object = event["data"]["object"];
-    data::Transaction tx(c);
-    EventOutcome outcome = EventOutcome::kIgnored;
     if (type == "checkout.session.completed") {
-        outcome = applyCheckout(c, object);
-    } else if (type == "customer.subscription.created" || type == "customer.subscription.updated" ||
-               type == "customer.subscription.deleted" || type == "customer.subscription.paused" ||
-               type == "customer.subscription.resumed") {
-        outcome = applySubscription(c, event, object);
-    } else if (type == "invoice.paid" || type == "invoice.payment_succeeded" || type == "invoice.payment_failed") {
-        outcome = applyInvoice(c, event, object);
+        return applyCheckout(c, object);
     }
-    tx.commit();
+    if (type == "customer.subscription.created" || type == "customer.subscription.updated" ||
+        type == "customer.subscription.deleted" || type == "customer.subscription.paused" ||
+        type == "customer.subscription.resumed") {
+        return applySubscription(c, event, object);
+    }
+    if (type == "invoice.paid" || type == "invoice.payment_succeeded" || type == "invoice.payment_failed") {
+        return applyInvoice(c, event, object);
+    }
+    return EventOutcome::kIgnored;
+}
+
+}  // namespace
+
+Result<EventOutcome> processStripeEvent(data::Connection& c, const json& event) {
+    data::Transaction tx(c);
+    auto outcome = applyEvent(c, event);
+    if (outcome) {
+        tx.commit();
+    }
     return outcome;
 }
 
-int processPendingStripeEvents(data::Database& db, int limit) {
+std::string tenantOfStripeEvent(data::Connection& c, const json& event) {
+    if (!event.is_object() || !event.contains("data") || !event["data"].is_object() ||
+        !event["data"].contains("object") || !event["data"]["object"].is_object()) {
+        return "";
+    }
+    const json& object = event["data"]["object"];
+    auto metadataTenant = [](const json& o) -> std::string {
+        if (o.contains("metadata") && o["metadata"].is_object() && o["metadata"].contains("tenant_id") &&
+            o["metadata"]["tenant_id"].is_string()) {
+            return o["metadata"]["tenant_id"].get<std::string>();
+        }
+        return "";
+    };
+    std::vector<std::string> candidates;
+    if (object.contains("client_reference_id") && object["client_reference_id"].is_string()) {
+        candidates.push_back(object["client_reference_id"].get<std::string>());
+    }
+    candidates.push_back(metadataTenant(object));
+    if (object.contains("subscription_details") && object["subscription_details"].is_object()) {
+        candidates.push_back(metadataTenant(object["subscription_details"]));
+    }
+    for (const auto& id : candidates) {
+        if (!id.empty() && c.queryOne("SELECT id FROM tenants WHERE id = ?", {id})) {
+            return id;
+        }
+    }
+    const std::string object_type = object.value("object", "");
+    const std::string subscription = object_type == "subscription" ? object.value("id", "") : idOf(object, "subscription");
+    if (!subscription.empty()) {
+        if (auto r = c.queryOne("SELECT tenant_id FROM platform_subscriptions WHERE stripe_subscription_id = ?",
+                                {subscription})) {
+            return r->text("tenant_id");
+        }
+    }
+    const std::string customer = object_type == "customer" ? object.value("id", "") : idOf(object, "customer");
+    if (!customer.empty()) {
+        if (auto r = c.queryOne("SELECT tenant_id FROM platform_subscriptions WHERE stripe_customer_id = ?", {customer})) {
+            return r->text("tenant_id");
+        }
+    }
+    return "";
+}
+
+Result<json> processStoredStripeEvent(data::Connection& c, const std::string& eventId) {
+    std::string error;
+    try {
+        data::Transaction tx(c);
+        // The row lock (PostgreSQL; SQLite's write transaction excludes other
+        // writers) makes a job and the sweep that meet on one event apply it once.
+        const std::string lock = c.dialect() == data::Dialect::kPostgres ? " FOR UPDATE" : "";
+        auto row = c.queryOne("SELECT payload, processed_at, outcome FROM platform_stripe_events WHERE id = ?" + lock,
+                              {eventId});
+        if (!row) {
+            return Status(Code::kNotFound, "stripe-event-not-found", "No Stripe event " + eventId + " was received.");
+        }
+        if (!row->isNull("processed_at")) {
+            return json{{"event_id", eventId}, {"outcome", row->text("outcome")}, {"already_processed", true}};
+        }
+        const json event = json::parse(row->text("payload"), nullptr, false);
+        auto outcome = applyEvent(c, event);
+        if (!outcome && outcome.status().code() != Code::kInvalidArgument) {
+            error = outcome.status().message();
+        } else {
+            // An invalid event will never apply: recorded, not retried.
+            const std::string result = outcome ? toString(*outcome) : "invalid";
+            c.exec("UPDATE platform_stripe_events SET processed_at = ?, outcome = ?, attempts = attempts + 1, "
+                   "last_error = ? WHERE id = ?",
+                   {data::nowSeconds(), result,
+                    outcome ? data::null() : data::Value(outcome.status().message()), eventId});
+            const std::string tenantId = outcome ? tenantOfStripeEvent(c, event) : "";
+            tx.commit();
+            return json{{"event_id", eventId},
+                        {"outcome", result},
+                        {"tenant_id", tenantId.empty() ? json(nullptr) : json(tenantId)}};
+        }
+    } catch (const data::DbError& e) {
+        error = e.what();
+    }
+    std::cerr << json({{"level", "warning"}, {"msg", "stripe event not processed"}, {"event", eventId}, {"error", error}})
+                     .dump()
+              << "\n";
+    try {
+        c.exec("UPDATE platform_stripe_events SET attempts = attempts + 1, last_error = ? WHERE id = ?", {error, eventId});
+    } catch (const data::DbError&) {
+    }
+    return Status(Code::kUnavailable, "stripe-event-failed", "The Stripe event " + eventId + " was not applied: " + error);
+}
+
+int processPendingStripeEvents(data::Database& db, int limit, std::int64_t receivedBefore) {
     auto lease = db.acquire();
     const auto pending = lease->query(
-        "SELECT id, payload FROM platform_stripe_events WHERE processed_at IS NULL ORDER BY created, received_at LIMIT ?",
-        {static_cast<std::int64_t>(limit)});
+        "SELECT id FROM platform_stripe_events WHERE processed_at IS NULL AND received_at <= ? "
+        "ORDER BY created, received_at LIMIT ?",
+        {receivedBefore, static_cast<std::int64_t>(limit)});
     int done = 0;
     for (const auto& row : pending) {
-        const std::string id = row.text("id");
-        std::string error;
-        try {
-            auto outcome = processStripeEvent(*lease, json::parse(row.text("payload"), nullptr, false));
-            if (outcome) {
-                lease->exec("UPDATE platform_stripe_events SET processed_at = ?, outcome = ?, attempts = attempts + 1, "
-                            "last_error = NULL WHERE id = ?",
-                            {data::nowSeconds(), std::string(toString(*outcome)), id});
-                ++done;
-                continue;
-            }
-            if (outcome.status().code() == Code::kInvalidArgument) {  // will never apply: do not retry
-                lease->exec("UPDATE platform_stripe_events SET processed_at = ?, outcome = 'invalid', "
-                            "attempts = attempts + 1, last_error = ? WHERE id = ?",
-                            {data::nowSeconds(), outcome.status().message(), id});
-                ++done;
-                continue;
-            }
-            error = outcome.status().message();
-        } catch (const data::DbError& e) {
-            error = e.what();
+        auto r = processStoredStripeEvent(*lease, row.text("id"));
+        if (r && !r->value("already_processed", false)) {
+            ++done;
         }
-        std::cerr << nlohmann::json({{"level", "warning"}, {"msg", "stripe event not processed"}, {"event", id},
-                                     {"error", error}})
-                         .dump()
-                  << "\n";
-        lease->exec("UPDATE platform_stripe_events SET attempts = attempts + 1, last_error = ? WHERE id = ?", {error, id});
     }
     return done;
 }
 
 int suspendOverdue(data::Database& db, std::int64_t now, int graceDays) {
     auto lease = db.acquire();
-    return static_cast<int>(lease->exec(
-        "UPDATE platform_subscriptions SET status = 'suspended', updated_at = ? "
-        "WHERE status = 'past_due' AND past_due_since IS NOT NULL AND past_due_since <= ?",
-        {now, now - static_cast<std::int64_t>(graceDays) * 86400}));
+    const std::int64_t limit = now - static_cast<std::int64_t>(graceDays) * 86400;
+    const auto overdue = lease->query(
+        "SELECT tenant_id FROM platform_subscriptions WHERE status = 'past_due' AND past_due_since IS NOT NULL "
+        "AND past_due_since <= ?",
+        {limit});
+    int changed = 0;
+    for (const auto& row : overdue) {
+        const std::string tenantId = row.text("tenant_id");
+        data::Transaction tx(*lease);
+        // Re-checked in the transaction: a payment may have landed meanwhile.
+        if (lease->exec("UPDATE platform_subscriptions SET status = 'suspended', updated_at = ? WHERE tenant_id = ? "
+                        "AND status = 'past_due' AND past_due_since IS NOT NULL AND past_due_since <= ?",
+                        {now, tenantId, limit}) == 1) {
+            auto sub = lease->queryOne("SELECT plan_code, past_due_since FROM platform_subscriptions WHERE tenant_id = ?",
+                                       {tenantId});
+            recordTransition(*lease, tenantId, "past_due", "suspended",
+                             {{"plan", sub->text("plan_code")},
+                              {"cause", "grace-period"},
+                              {"grace_days", graceDays},
+                              {"past_due_since", sub->integer("past_due_since")}});
+            ++changed;
+        }
+        tx.commit();
+    }
+    return changed;
 }
 
 }  // namespace ardoise::kernel::billing

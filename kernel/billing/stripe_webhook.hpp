@@ -38,6 +38,13 @@ std::string stripeSignatureHeader(std::string_view payload, const std::string& s
 /// which changes nothing). Error "stripe-event-invalid" when the body is not
 /// an event (an object with string id, string type and integer created).
 Result<bool> storeStripeEvent(data::Database& db, const std::string& payload);
+/// The same on `c`, joining the caller's transaction.
+Result<bool> storeStripeEvent(data::Connection& c, const std::string& payload);
+
+/// The school an event is about, when it can be told before processing: by
+/// client_reference_id or metadata.tenant_id (an existing school), else by a
+/// known Stripe subscription or customer id; "" when unknown.
+std::string tenantOfStripeEvent(data::Connection& c, const nlohmann::json& event);
 
 /// What processStripeEvent() did with an event.
 enum class EventOutcome {
@@ -64,13 +71,23 @@ const char* toString(EventOutcome outcome);
 /// suspended back to active. Applying the same event twice is a no-op.
 Result<EventOutcome> processStripeEvent(data::Connection& c, const nlohmann::json& event);
 
-/// Processes up to `limit` stored events not yet processed, oldest first,
-/// recording each one's outcome (or error, retried next time). Returns how
-/// many were processed. For the job queue to call.
-int processPendingStripeEvents(data::Database& db, int limit = 100);
+/// Applies the stored event `eventId` once: in one transaction that locks
+/// its row, applies it unless already processed, and records the outcome.
+/// Returns {event_id, outcome, tenant_id} or {…, already_processed: true}.
+/// Errors: kNotFound (never received); kUnavailable when it could not be
+/// applied now (attempts and last_error recorded; the caller retries).
+/// What the job `kernel.stripe_event` runs.
+Result<nlohmann::json> processStoredStripeEvent(data::Connection& c, const std::string& eventId);
 
-/// Moves subscriptions past_due for more than `graceDays` to suspended.
-/// Returns how many changed.
+/// Processes up to `limit` stored events not yet processed and received at
+/// or before `receivedBefore`, oldest first (processStoredStripeEvent each).
+/// Returns how many were processed now. The billing sweep's catch-up.
+int processPendingStripeEvents(data::Database& db, int limit = 100,
+                               std::int64_t receivedBefore = INT64_MAX);
+
+/// Moves subscriptions past_due for more than `graceDays` to suspended, each
+/// audited and published as billing.subscription.suspended. Returns how
+/// many changed.
 int suspendOverdue(data::Database& db, std::int64_t now, int graceDays);
 
 }  // namespace ardoise::kernel::billing

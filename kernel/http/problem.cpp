@@ -112,7 +112,15 @@ Response problemResponse(const Status& status, const Request& request) {
     if (title == "problem." + status.type() + ".title") {
         title = messages.text(loc, "status." + std::to_string(code));
     }
-    std::string detail = messages.format(loc, "problem." + status.type() + ".detail", status.extras());
+    // An extra "detail_variant" picks another wording of the detail
+    // ("problem.<type>.<variant>.detail"), e.g. one naming an upgrade.
+    std::string detailKey = "problem." + status.type() + ".detail";
+    for (const auto& [k, v] : status.extras()) {
+        if (k == "detail_variant") {
+            detailKey = "problem." + status.type() + "." + v + ".detail";
+        }
+    }
+    std::string detail = messages.format(loc, detailKey, status.extras());
     if (detail.empty()) {
         detail = status.message();
     }
@@ -136,6 +144,9 @@ Response problemResponse(const Status& status, const Request& request) {
     }
     Response r{code, "application/problem+json", "", {}};
     for (const auto& [k, v] : status.extras()) {
+        if (k == "detail_variant") {
+            continue;
+        }
         body[k] = v;
         if (k == "retry_after") {
             r.headers.emplace_back("Retry-After", v);

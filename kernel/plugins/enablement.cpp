@@ -24,14 +24,19 @@ const PluginRecord* Enablement::loaded(const std::string& plugin) const {
 }
 
 TenantPluginState Enablement::read(const std::string& tenantId, const std::string& plugin) {
-    tenancy::TenantDb db(db_, tenantId);
     TenantPluginState state;
-    if (auto row = db.queryOne("SELECT allowed, enabled, settings FROM tenant_plugins WHERE tenant_id = @tenant AND plugin = ?",
+    // Scoped: its connection goes back to the pool before the plan is read.
+    if (auto row = tenancy::TenantDb(db_, tenantId).queryOne("SELECT allowed, enabled, settings FROM tenant_plugins WHERE tenant_id = @tenant AND plugin = ?",
                                {plugin})) {
         state.allowed = row->integer("allowed") != 0;
         state.enabled = row->integer("enabled") != 0;
         auto settings = nlohmann::json::parse(row->text("settings"), nullptr, false);
         state.settings = settings.is_object() ? settings : nlohmann::json::object();
+    }
+    if (!state.allowed && plans_.includes) {
+        const auto* record = loaded(plugin);
+        const std::string feature = record != nullptr && record->manifest ? record->manifest->planFeature : plugin;
+        state.allowed = plans_.includes(tenantId, feature).value_or(false);
     }
     return state;
 }
@@ -67,15 +72,25 @@ Status Enablement::gate(const std::string& tenantId, const std::string& plugin) 
     const TenantPluginState state = cached(tenantId, plugin);
     if (!state.allowed) {
         const auto* record = loaded(plugin);
-        const std::string feature = record != nullptr && record->manifest ? record->manifest->planFeature : plugin;
-        return Status(Code::kPermissionDenied, "plugin-not-in-plan",
-                      "The " + plugin + " module is not part of this school's plan (feature " + feature + ").")
-            .addExtra("feature", feature);
+        return notInPlan(tenantId, plugin,
+                         record != nullptr && record->manifest ? record->manifest->planFeature : plugin);
     }
     if (!state.enabled) {
         return {Code::kNotFound, "not-found", "No resource at this address."};
     }
     return Status::ok();
+}
+
+Status Enablement::notInPlan(const std::string& tenantId, const std::string& plugin, const std::string& feature) const {
+    const auto cheapest = plans_.cheapestWith ? plans_.cheapestWith(tenantId, feature) : std::nullopt;
+    Status s(Code::kPermissionDenied, "plugin-not-in-plan",
+             "The " + plugin + " module is not part of this school's plan (feature " + feature + ")" +
+                 (cheapest ? "; the plan " + *cheapest + " includes it." : "."));
+    s.addExtra("feature", feature);
+    if (cheapest) {
+        s.addExtra("plan", *cheapest).addExtra("detail_variant", "upgrade");
+    }
+    return s;
 }
 
 nlohmann::json Enablement::toJson(const PluginRecord& r, const TenantPluginState& state) const {
@@ -132,10 +147,7 @@ Result<nlohmann::json> Enablement::configure(const std::string& tenantId, const 
     if (patch.contains("enabled")) {
         const bool enable = patch["enabled"].get<bool>();
         if (enable && !state.allowed) {
-            return Status(Code::kPermissionDenied, "plugin-not-in-plan",
-                          "The " + plugin + " module is not part of this school's plan (feature " +
-                              record->manifest->planFeature + ").")
-                .addExtra("feature", record->manifest->planFeature);
+            return notInPlan(tenantId, plugin, record->manifest->planFeature);
         }
         state.enabled = enable;
     }

@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 
@@ -22,9 +24,22 @@ struct TenantPluginState {
     nlohmann::json settings = nlohmann::json::object();
 };
 
+/// How plans decide plugins (bound by the application to billing).
+struct PlanPolicy {
+    /// nullopt: the school has no plan (the operator's `allowed` decides);
+    /// else whether its plan's features include `feature`.
+    std::function<std::optional<bool>(const std::string& tenantId, const std::string& feature)> includes;
+    /// The cheapest plan including `feature`, for the school's currency.
+    std::function<std::optional<std::string>(const std::string& tenantId, const std::string& feature)> cheapestWith;
+};
+
 class Enablement {
 public:
     Enablement(data::Database& db, const PluginHost& host) : db_(db), host_(host) {}
+
+    /// A plugin is allowed when the operator allowed it for the school, or
+    /// the school's plan includes its plan feature. Before serving.
+    void setPlanPolicy(PlanPolicy policy) { plans_ = std::move(policy); }
 
     /// For the request path: may this tenant's request reach `plugin`'s routes?
     /// Not allowed → 403 "plugin-not-in-plan" naming the plan feature;
@@ -50,9 +65,11 @@ private:
     TenantPluginState read(const std::string& tenantId, const std::string& plugin);
     nlohmann::json toJson(const PluginRecord& record, const TenantPluginState& state) const;
     void invalidate(const std::string& tenantId, const std::string& plugin);
+    Status notInPlan(const std::string& tenantId, const std::string& plugin, const std::string& feature) const;
 
     data::Database& db_;
     const PluginHost& host_;
+    PlanPolicy plans_;
     std::shared_mutex mutex_;
     struct Cached {
         TenantPluginState state;

@@ -198,6 +198,26 @@ public:
     void log(LogLevel level, const std::string& message) override { pluginLog(level, plugin(), message, tenant_->id); }
     Metrics& metrics() override { return *runtime_.metrics; }
 
+    Status checkQuota(const std::string& limit, std::int64_t adding) override {
+        const auto& hook = hub_.hooks().checkQuota;
+        if (!hook) {
+            return Status::ok();
+        }
+        Status result = Status::ok();
+        auto s = db_.withConnection([&](data::Connection& c) { result = hook(c, tenant_->id, limit, adding); });
+        return s.isOk() ? result : s;
+    }
+
+    Status recordUsage(const std::string& metric, std::int64_t amount) override {
+        const auto& hook = hub_.hooks().recordUsage;
+        if (!hook) {
+            return Status::ok();
+        }
+        Status result = Status::ok();
+        auto s = db_.withConnection([&](data::Connection& c) { result = hook(c, tenant_->id, metric, amount); });
+        return s.isOk() ? result : s;
+    }
+
 private:
     const std::string& plugin() const { return runtime_.manifest->name; }
 

@@ -40,6 +40,12 @@ struct TenantHooks {
     std::function<Result<nlohmann::json>(const std::string& function, const std::string& tenantId,
                                          const nlohmann::json& args)>
         call;
+    /// Quotas and usage (billing), on the plugin's connection (inside its
+    /// transaction, if any). Unbound: unlimited, nothing recorded.
+    std::function<Status(data::Connection&, const std::string& tenantId, const std::string& limit, std::int64_t adding)>
+        checkQuota;
+    std::function<Status(data::Connection&, const std::string& tenantId, const std::string& metric, std::int64_t amount)>
+        recordUsage;
     /// The school scripts' filter hook (ScriptHost::filter).
     std::function<Result<nlohmann::json>(const std::string& tenantId, const std::string& hook, const nlohmann::json& data,
                                          const std::vector<std::string>& adjustable, bool failClosed)>

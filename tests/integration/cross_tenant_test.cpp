@@ -79,7 +79,7 @@ TEST_CASE("A token of tenant B is refused on tenant A, by header or by host, on 
 TEST_CASE("Within tenant B, an id that belongs to tenant A answers exactly like a missing id", "[isolation][api]") {
     auto backend = GENERATE(from_range(ardoise::test::backends()));
     TestServer s(backend);
-    s.createTenant("ecole-a");
+    const std::string tenantA = s.createTenant("ecole-a");
     s.createTenant("ecole-b");
     const std::string userOfA = s.createUser("ecole-a", "eleve@ecole-a.test", "student");
     for (const auto& p : s.app().plugins().records()) {
@@ -92,7 +92,10 @@ TEST_CASE("Within tenant B, an id that belongs to tenant A answers exactly like 
     const std::string tokenA = s.login("ecole-a", "admin@ecole-a.test");
     const std::map<std::string, std::string> idsOfA = {
         {"/api/v1/announcements/", s.as(tokenA, "ecole-a", "POST", "/api/v1/announcements/announcements",
-                                        {{"title", "A"}, {"body", "a"}}).json()["id"]}};
+                                        {{"title", "A"}, {"body", "a"}}).json()["id"]},
+        {"/api/v1/billing/invoices/",
+         (*s.app().billing().invoices().create(tenantA, "XOF", {{"lines", {{{"description", "A"}, {"unit_amount", 1}}}}},
+                                                ""))["id"]}};
     const std::string tokenB = s.login("ecole-b", "admin@ecole-b.test");
     const auto before = s.rowCounts();
     int checked = 0;

@@ -132,6 +132,7 @@ TestServer::TestServer(const std::string& backend, bool startNow) : db_(std::mak
     config_.accessLog = false;
     config_.outbox = false;
     config_.jobWorkers = 0;  // tests run the event dispatcher and jobs by hand (drain)
+    config_.billingSweepSeconds = 0;  // tests call Billing::sweepOnce() by hand
     config_.httpThreads = 64;
     config_.rateAuthPerMinute = 1000;
     // Every suite also covers the fixture plugins and the first-party ones.

@@ -144,6 +144,34 @@ public:
 
     virtual void log(LogLevel level, const std::string& message) = 0;
     virtual Metrics& metrics() = 0;
+
+    // Quotas and usage (SDK 0.2, added with billing). Limits come from the
+    // school's plan; a school without a plan, or a limit the plan leaves
+    // open, is unlimited.
+
+    /// May the school add `adding` more of what `limit` counts? Limits:
+    /// "students", "staff", "storage_mb" (running totals) and "sms" (this
+    /// month; also spelled "sms_per_month"). Call before creating; then
+    /// recordUsage() once created. Errors: kPermissionDenied
+    /// "quota-exceeded" (extras: limit, max, used, adding, plan and, when a
+    /// plan lifts it, upgrade_plan), kInvalidArgument "unknown-limit".
+    /// Return the Status as is: it becomes a clear problem for the user.
+    virtual Status checkQuota(const std::string& limit, std::int64_t adding) {
+        (void)limit;
+        (void)adding;
+        return Status(Code::kUnavailable, "quota-unavailable", "This host does not meter usage.");
+    }
+
+    /// Adds `amount` to the school's usage of `metric`: "students",
+    /// "staff", "storage_mb" (may be negative when something is removed;
+    /// never below 0), "sms", "api_calls" (counted per month; only
+    /// positive). Inside db().transaction(...) it commits or rolls back with
+    /// it. Errors: kInvalidArgument "unknown-metric" / "invalid-usage".
+    virtual Status recordUsage(const std::string& metric, std::int64_t amount) {
+        (void)metric;
+        (void)amount;
+        return Status(Code::kUnavailable, "quota-unavailable", "This host does not meter usage.");
+    }
 };
 
 using EventHandler = std::function<Status(const Event&, TenantServices&)>;

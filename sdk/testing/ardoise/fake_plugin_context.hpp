@@ -23,6 +23,8 @@
 
 #include <ardoise/plugin.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <set>
@@ -119,8 +121,28 @@ public:
     }
     void log(LogLevel level, const std::string& message) override { logs.push_back({level, message}); }
     Metrics& metrics() override { return metricsValue; }
+    /// Refuses when `quotas` names the limit and usage[limit] + adding exceeds it.
+    Status checkQuota(const std::string& limit, std::int64_t adding) override {
+        const std::string metric = limit == "sms_per_month" ? "sms" : limit;
+        auto it = quotas.find(metric);
+        if (it == quotas.end() || usage[metric] + adding <= it->second) {
+            return Status::ok();
+        }
+        return Status(Code::kPermissionDenied, "quota-exceeded", "FakeServices::quotas[" + metric + "] reached")
+            .addExtra("limit", limit)
+            .addExtra("max", std::to_string(it->second))
+            .addExtra("used", std::to_string(usage[metric]));
+    }
+    Status recordUsage(const std::string& metric, std::int64_t amount) override {
+        usage[metric] = std::max<std::int64_t>(0, usage[metric] + amount);
+        return Status::ok();
+    }
 
     TenantContext context;
+    /// Limits checkQuota() enforces, by metric ("students", "sms"…); absent: unlimited.
+    std::map<std::string, std::int64_t> quotas;
+    /// What recordUsage() added, by metric.
+    std::map<std::string, std::int64_t> usage;
     std::shared_ptr<TenantDatabase> database;  ///< null: every statement fails
     nlohmann::json settingsValue = nlohmann::json::object();
     std::vector<Published> published;

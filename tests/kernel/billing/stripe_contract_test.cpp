@@ -15,9 +15,11 @@
 #include <memory>
 #include <thread>
 
+#include "kernel/billing/billing.hpp"
 #include "kernel/billing/stripe_client.hpp"
 #include "support/child_process.hpp"
 #include "support/node.hpp"
+#include "support/test_env.hpp"
 
 using ardoise::kernel::billing::StripeClient;
 using nlohmann::json;
@@ -125,4 +127,74 @@ TEST_CASE("Every Stripe call Ardoise makes is accepted by Stripe's OpenAPI schem
     auto refused = client.call("POST", "/v1/checkout/sessions", json::object());
     REQUIRE_FALSE(refused);
     CHECK(refused.status().type() == "stripe-invalid-request");
+}
+
+TEST_CASE("A school admin starts a Stripe Checkout for its plan and opens the billing portal; the calls pass Stripe's "
+          "schema",
+          "[billing][stripe][prism][checkout]") {
+    const std::string apiBase = readyClient().options().apiBase;
+    ardoise::test::TestServer s("sqlite", false);
+    s.config().stripeApiBase = apiBase;
+    s.config().stripeSecretKey = "sk_test_ardoise";
+    s.config().stripeMaxRetries = 0;
+    s.config().publicUrl = "https://demo.ardoise.test";
+    s.start();
+    const std::string tenantId = s.createTenant("ecole-a");
+    auto& plans = s.app().billing().plans();
+    REQUIRE(plans.create({{"code", "pro"},
+                          {"name", {{"fr", "Pro"}, {"en", "Pro"}}},
+                          {"trial_days", 14},
+                          {"prices",
+                           {{{"currency", "XOF"}, {"interval", "month"}, {"amount", 500}, {"per_student", true},
+                             {"stripe_price_id", "price_pro"}},
+                            {{"currency", "XOF"}, {"interval", "year"}, {"amount", 5000}}}}}));
+    REQUIRE(plans.assign(tenantId, "XOF", {{"plan", "pro"}}));
+    const std::string token = s.login("ecole-a", "admin@ecole-a.test");
+
+    auto portalFirst = s.as(token, "ecole-a", "POST", "/api/v1/billing/portal");
+    CHECK(portalFirst.status == 409);
+    CHECK(portalFirst.json()["type"] == "/problems/no-stripe-customer");
+    auto yearly = s.as(token, "ecole-a", "POST", "/api/v1/billing/checkout", {{"plan", "pro"}, {"interval", "year"}});
+    CHECK(yearly.status == 409);
+    CHECK(yearly.json()["type"] == "/problems/plan-not-sold-online");
+    CHECK(s.as(token, "ecole-a", "POST", "/api/v1/billing/checkout", {{"plan", "gold"}}).status == 422);
+    s.createUser("ecole-a", "t@ecole-a.test", "teacher");
+    const std::string teacher = s.login("ecole-a", "t@ecole-a.test");
+    CHECK(s.as(teacher, "ecole-a", "POST", "/api/v1/billing/checkout", {{"plan", "pro"}}).status == 403);
+
+    auto checkout = s.as(token, "ecole-a", "POST", "/api/v1/billing/checkout", {{"plan", "pro"}});
+    REQUIRE(checkout.status == 200);
+    CHECK(checkout.json()["id"].is_string());
+    // Prism answers Stripe's example customer; its id is now the school's.
+    auto sub = *plans.subscription(tenantId);
+    CHECK(sub["stripe_customer_id"].is_string());
+    auto portal = s.as(token, "ecole-a", "POST", "/api/v1/billing/portal");
+    CHECK(portal.status == 200);
+}
+
+TEST_CASE("An unreachable Stripe fails a checkout with a clear problem and writes nothing", "[billing][stripe][checkout]") {
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    ardoise::test::TestServer s(backend, false);
+    s.config().stripeApiBase = "http://127.0.0.1:" + std::to_string(ardoise::test::freeLoopbackPort());
+    s.config().stripeSecretKey = "sk_test_ardoise";
+    s.config().stripeMaxRetries = 1;
+    s.config().stripeConnectTimeoutMs = 500;
+    s.start();
+    const std::string tenantId = s.createTenant("ecole-a");
+    auto& plans = s.app().billing().plans();
+    REQUIRE(plans.create({{"code", "pro"},
+                          {"name", {{"fr", "Pro"}, {"en", "Pro"}}},
+                          {"prices", {{{"currency", "XOF"}, {"interval", "month"}, {"amount", 9000},
+                                       {"stripe_price_id", "price_pro"}}}}}));
+    REQUIRE(plans.assign(tenantId, "XOF", {{"plan", "pro"}}));
+    const std::string token = s.login("ecole-a", "admin@ecole-a.test");
+    const auto before = s.rowCounts();
+    const auto subBefore = *plans.subscription(tenantId);
+    auto r = s.request("POST", "/api/v1/billing/checkout", json{{"plan", "pro"}},
+                       {{"X-Tenant", "ecole-a"}, {"Authorization", "Bearer " + token}, {"Accept-Language", "fr"}});
+    CHECK(r.status == 503);
+    CHECK(r.json()["type"] == "/problems/stripe-unavailable");
+    CHECK(r.json()["detail"] == "Le service de paiement Stripe ne répond pas. Réessayez dans quelques minutes.");
+    CHECK(s.rowCounts() == before);
+    CHECK(*plans.subscription(tenantId) == subBefore);
 }
