@@ -17,6 +17,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <deque>
@@ -62,7 +63,13 @@ public:
         server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket_, params);
         server_->start();
     }
-    ~StripeStandIn() { server_->stopAll(true); }
+    ~StripeStandIn() {
+        server_->stopAll(true);
+        // Handlers still sleeping through a scripted delay use this object.
+        while (active_.load() > 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
 
     void push(Scripted s) {
         std::lock_guard lock(mutex_);
@@ -79,6 +86,11 @@ private:
     public:
         explicit Handler(StripeStandIn& owner) : owner_(owner) {}
         void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
+            ++owner_.active_;
+            struct Leave {
+                std::atomic<int>& n;
+                ~Leave() { --n; }
+            } leave{owner_.active_};
             Recorded r{req.getMethod(), req.getURI(), "", {}};
             Poco::StreamCopier::copyToString(req.stream(), r.body);
             for (const auto& [k, v] : req) {
@@ -132,6 +144,7 @@ private:
     Poco::Net::ServerSocket socket_;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
     std::mutex mutex_;
+    std::atomic<int> active_{0};
     std::deque<Scripted> script_;
     std::vector<Recorded> requests_;
 };
