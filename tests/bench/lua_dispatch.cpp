@@ -29,9 +29,15 @@
 #include <unistd.h>
 
 #include "kernel/app/application.hpp"
+#include "bench_support.hpp"
 #include "kernel/scripting/sandbox.hpp"
 
 namespace {
+
+using ardoise::bench::Failure;
+using ardoise::bench::fixed;
+using ardoise::bench::median;
+using ardoise::bench::TempDir;
 
 namespace fs = std::filesystem;
 using ardoise::kernel::scripting::Limits;
@@ -48,10 +54,6 @@ constexpr double kTargetThousandMb = 64;      // 1,000 school states with a scri
 
 const char* kHandler = "on('bench.tick', function(e) return e.id end)";
 
-struct Failure : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
 struct Options {
     bool smoke = false;
     long calls = 200000;
@@ -59,17 +61,6 @@ struct Options {
     int tenants = 1000;
     int rounds = 5;
 };
-
-std::string fixed(double v, int digits) {
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(digits) << v;
-    return out.str();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
 
 long rssKb() {
     std::ifstream statm("/proc/self/statm");
@@ -122,25 +113,6 @@ Sandbox& loadedSandbox(std::unique_ptr<Sandbox>& box) {
     }
     return *box;
 }
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "ardoise-bench-XXXXXX").string();
-        if (mkdtemp(pattern.data()) == nullptr) {
-            throw Failure("mkdtemp failed");
-        }
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 struct PathFigures {
     double publishPerS = 0;

@@ -32,8 +32,14 @@
 #include <vector>
 
 #include "kernel/app/application.hpp"
+#include "bench_support.hpp"
 
 namespace {
+
+using ardoise::bench::Failure;
+using ardoise::bench::fixed;
+using ardoise::bench::median;
+using ardoise::bench::TempDir;
 
 namespace fs = std::filesystem;
 using ardoise::kernel::app::Application;
@@ -49,10 +55,6 @@ constexpr const char* kSlug = "bench";
 constexpr const char* kPluginPath = "/api/v1/hello/greeting";
 constexpr const char* kKernelPath = "/api/v1/bench/greeting";
 constexpr const char* kPermission = "hello.read";  // the admin has it (hello's manifest)
-
-struct Failure : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 struct Options {
     bool smoke = false;
@@ -99,39 +101,6 @@ Options parse(int argc, char** argv) {
     }
     return o;
 }
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-std::string fixed(double v, int digits) {
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(digits) << v;
-    return out.str();
-}
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "ardoise-bench-XXXXXX").string();
-        if (mkdtemp(pattern.data()) == nullptr) {
-            throw Failure("mkdtemp failed");
-        }
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 Config makeConfig(const fs::path& dir, const std::string& pluginPath) {
     auto loaded = ardoise::kernel::app::loadConfig("");
