@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <regex>
 #include <set>
@@ -386,6 +387,23 @@ std::size_t ScriptHost::stateMemory(const std::string& tenantId) {
 
 // ---- running
 
+void ScriptHost::forEachTrigger(Tenant& t, const std::function<bool(const Trigger&)>& visit) {
+    // By position: a run that hits a limit rebuilds the state, which loads the
+    // same scripts in the same order, so positions survive and refs do not.
+    for (std::size_t i = 0;; ++i) {
+        if (!t.sandbox && !ensureLoaded(t).isOk()) {
+            return;
+        }
+        if (i >= t.sandbox->triggers().size()) {
+            return;
+        }
+        const Trigger trigger = t.sandbox->triggers()[i];
+        if (!visit(trigger)) {
+            return;
+        }
+    }
+}
+
 Status ScriptHost::deliver(const Event& event) {
     auto t = tenant(event.tenantId);
     std::lock_guard lock(t->mutex);
@@ -398,17 +416,14 @@ Status ScriptHost::deliver(const Event& event) {
     const json argument = {{"id", event.id},       {"name", event.name},         {"payload", event.payload},
                            {"source", event.source}, {"occurred_at", event.occurredAt}, {"attempt", event.attempt}};
     const auto limits = limitsFor(t->id);
-    const auto triggers = t->sandbox->triggers();
-    for (const auto& trigger : triggers) {
+    forEachTrigger(*t, [&](const Trigger& trigger) {
         if (trigger.kind == "on" && trigger.key == event.name) {
-            if (!t->sandbox && !ensureLoaded(*t).isOk()) {
-                break;
-            }
             json arg = argument;
             arg["key"] = event.id + ":" + trigger.scriptId;
             runTrigger(*t, trigger, arg, arg["key"], limits);
         }
-    }
+        return true;
+    });
     return Status::ok();
 }
 
@@ -419,16 +434,13 @@ Status ScriptHost::runSchedule(const std::string& tenantId, const std::string& s
     if (auto s = ensureLoaded(*t); !s.isOk()) {
         return Status::ok();
     }
-    const auto triggers = t->sandbox->triggers();
     const auto now = data::nowSeconds();
-    for (const auto& trigger : triggers) {
+    forEachTrigger(*t, [&](const Trigger& trigger) {
         if (trigger.kind == "every" && trigger.scriptId == scriptId && trigger.key == cron) {
-            if (!t->sandbox && !ensureLoaded(*t).isOk()) {
-                break;
-            }
             runTrigger(*t, trigger, {{"key", key}, {"cron", cron}, {"time", now}}, key, limitsFor(tenantId));
         }
-    }
+        return true;
+    });
     return Status::ok();
 }
 
@@ -494,26 +506,23 @@ Result<json> ScriptHost::filter(const std::string& tenantId, const std::string& 
     Limits limits = limitsFor(tenantId);
     limits.deadline = options_.filterDeadline;
     json current = data;
-    const auto triggers = t->sandbox->triggers();
-    for (const auto& trigger : triggers) {
+    std::optional<Status> refusal;
+    forEachTrigger(*t, [&](const Trigger& trigger) {
         if (trigger.kind != "filter" || trigger.key != hook) {
-            continue;
-        }
-        if (!t->sandbox && !ensureLoaded(*t).isOk()) {
-            break;
+            return true;
         }
         auto r = runTrigger(*t, trigger, current, hook + ":" + data::newId(), limits);
         if (!r.ok()) {
-            auto f = failed(r);
-            if (!f) {
-                return f;
+            if (auto f = failed(r); !f) {
+                refusal = f.status();
+                return false;
             }
-            continue;
+            return true;
         }
         if (r.value.is_object() && r.value.contains("reject")) {
             const std::string message = r.value["reject"].is_string() ? r.value["reject"].get<std::string>() : "Refused.";
-            return Status(Code::kFailedPrecondition, "rejected-by-school-rule", message.substr(0, 500))
-                .addExtra("hook", hook);
+            refusal = Status(Code::kFailedPrecondition, "rejected-by-school-rule", message.substr(0, 500)).addExtra("hook", hook);
+            return false;
         }
         if (r.value.is_object()) {
             for (const auto& field : adjustable) {
@@ -523,6 +532,10 @@ Result<json> ScriptHost::filter(const std::string& tenantId, const std::string& 
                 }
             }
         }
+        return true;
+    });
+    if (refusal) {
+        return *refusal;
     }
     return current;
 }

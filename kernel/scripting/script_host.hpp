@@ -108,6 +108,8 @@ private:
     Status ensureLoaded(Tenant& t);
     void invalidate(const std::string& tenantId);
     std::unique_ptr<Sandbox> makeSandbox(const std::string& tenantId, bool dryRun);
+    /// Calls `visit` for each trigger of the school's state until it returns false.
+    void forEachTrigger(Tenant& t, const std::function<bool(const Trigger&)>& visit);
     RunResult runTrigger(Tenant& t, const Trigger& trigger, const nlohmann::json& argument, const std::string& key,
                          const Limits& limits);
     void record(const std::string& tenantId, const Trigger& trigger, int version, const std::string& key,

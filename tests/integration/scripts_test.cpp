@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "kernel/scripting/schedule.hpp"
 #include "support/test_env.hpp"
 
@@ -212,4 +214,32 @@ TEST_CASE("Catalog workflows install with checked settings and run", "[scripts]"
     s.createUser("ecole-a", "eleve@ecole-a.test", "student");
     s.app().events().drain();
     CHECK(outbox(s) == mails + 1);  // the teacher only
+}
+
+TEST_CASE("A hostile script fails alone: the server keeps serving and other schools' scripts run", "[scripts][attack]") {
+    TestServer s("sqlite", false);
+    s.config().scriptDeadlineMs = 200;
+    s.start();
+    auto a = school(s, "ecole-a");
+    auto b = school(s, "ecole-b");
+    const std::string hostile = create(s, a, "ecole-a", "hostile", R"(
+on("user.created", function(e)
+  local t = {}
+  while true do pcall(function() t[#t + 1] = string.rep("x", 4096) end) end
+end)
+on("user.created", function(e) while true do end end)
+)");
+    const std::string calm = create(s, b, "ecole-b", "calm", "on('user.created', function(e) log('ok') end)");
+    s.createUser("ecole-a", "prof@ecole-a.test", "teacher");
+    s.createUser("ecole-b", "prof@ecole-b.test", "teacher");
+    s.app().events().drain();
+    auto runsA = s.as(a.admin, "ecole-a", "GET", "/api/v1/scripts/" + hostile + "/runs").json()["items"];
+    REQUIRE(runsA.size() == 2);
+    std::set<std::string> outcomes = {runsA[0]["status"], runsA[1]["status"]};
+    CHECK(outcomes == std::set<std::string>{"memory-limit", "deadline"});
+    auto runsB = s.as(b.admin, "ecole-b", "GET", "/api/v1/scripts/" + calm + "/runs").json()["items"];
+    REQUIRE(runsB.size() == 1);
+    CHECK(runsB[0]["status"] == "ok");
+    CHECK(s.as(a.admin, "ecole-a", "GET", "/api/v1/me").status == 200);
+    CHECK(s.app().scripts().stateMemory(b.id) < 64 * 1024);
 }

@@ -150,6 +150,18 @@ TEST_CASE("Finalizers, catastrophic patterns and errors in handlers are containe
     CHECK_FALSE(handler.value.is_null());
 }
 
+TEST_CASE("Deep recursion is an ordinary error, or the memory cap when that comes first", "[lua][attack]") {
+    Sandbox box = makeBox();
+    Limits roomy = tight();
+    roomy.memoryBytes = 256u << 20;  // room for Lua's own stack limit to come first
+    roomy.deadline = std::chrono::seconds(10);
+    auto r = runScript(box, "local function f(n) return 1 + f(n + 1) end f(1)", roomy);
+    CHECK(r.status.type() == "script-error");
+    CHECK(r.status.message().find("stack overflow") != std::string::npos);
+    auto capped = runScript(box, "local function f(n) return 1 + f(n + 1) end f(1)");
+    CHECK(capped.status.type() == "memory-limit");
+}
+
 TEST_CASE("Errors name their line; the state keeps working after a limit", "[lua]") {
     Sandbox box = makeBox();
     auto r = runScript(box, "local x = 1\n\nerror('boom')\n");
