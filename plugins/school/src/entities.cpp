@@ -68,6 +68,18 @@ Status checkDates(const json& o, const std::string& from, const std::string& to,
     return Status::ok();
 }
 
+/// kConflict "year-closed" when the year is closed (rolled over): its classes and enrollments stay as they were.
+Status yearClosed(TenantDatabase& db, const std::string& yearId, const std::string& locale) {
+    auto y = db.queryOne("SELECT status FROM school_years WHERE tenant_id = @tenant AND id = ?", {yearId});
+    if (!y) {
+        return y.status();
+    }
+    if (*y && (*y)->text("status") == "closed") {
+        return {Code::kConflict, "year-closed", tr(locale, "Cette année scolaire est close.", "This school year is closed.")};
+    }
+    return Status::ok();
+}
+
 std::vector<std::string> changedFields(const json* before, const json& after) {
     std::vector<std::string> out;
     for (const auto& [k, v] : after.items()) {
@@ -204,6 +216,18 @@ std::vector<Entity> buildEntities() {
                     {"room_id", Type::kText, kId, false, false, "school_rooms"},
                     {"capacity", Type::kInteger, {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}};
         e.searchKey = [](const json& o) { return fold(o.value("name", "")); };
+        e.prepare = [](TenantDatabase& db, json& o, const json* before, const std::string& l) -> Status {
+            for (const json* version : {before, static_cast<const json*>(&o)}) {
+                if (version == nullptr) {
+                    continue;
+                }
+                auto closed = yearClosed(db, (*version)["year_id"].get<std::string>(), l);
+                if (!closed.isOk()) {
+                    return closed;
+                }
+            }
+            return Status::ok();
+        };
         e.after = [](TenantServices& services, TenantDatabase&, const json* before, const json& after) -> Status {
             if (before == nullptr) {
                 return services.publish("school.class.created",
@@ -242,7 +266,7 @@ std::vector<Entity> buildEntities() {
                               tr(l, "La classe a atteint sa capacité.", "The class is at capacity."));
             }
             o["year_id"] = (*cls)->text("year_id");
-            return Status::ok();
+            return yearClosed(db, o["year_id"].get<std::string>(), l);
         };
         e.after = [](TenantServices& services, TenantDatabase&, const json*, const json& after) -> Status {
             return services.publish("school.student.enrolled", {{"enrollment_id", after["id"]},
@@ -810,6 +834,12 @@ std::vector<Route> entityRoutes() {
                               }
                               if (!*current) {
                                   return notFound(r.locale);
+                              }
+                              if ((ep->kind == "class" || ep->kind == "enrollment") && (**current)["year_id"].is_string()) {
+                                  if (auto closed = yearClosed(db, (**current)["year_id"].get<std::string>(), r.locale);
+                                      !closed.isOk()) {
+                                      return closed;
+                                  }
                               }
                               Status s = db.transaction([&](TenantDatabase& tx) -> Status {
                                   auto n = tx.execute("DELETE FROM " + ep->table + " WHERE tenant_id = @tenant AND id = ?",

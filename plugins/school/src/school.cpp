@@ -133,6 +133,9 @@ public:
         for (auto& r : onerosterRoutes()) {
             routes.push_back(std::move(r));
         }
+        for (auto& r : rolloverRoutes()) {
+            routes.push_back(std::move(r));
+        }
         for (auto& r : routes) {
             if (auto s = context.addRoute(std::move(r)); !s.isOk()) {
                 return s;

@@ -103,6 +103,10 @@ Result<json> exportOneRoster(TenantServices& services);
 Result<json> importOneRoster(TenantServices& services, const json& files, bool dryRun, JobControl* control,
                              const std::string& locale);
 
+// ---- rollover.cpp ------------------------------------------------------------
+
+std::vector<Route> rolloverRoutes();
+
 // ---- shared answers --------------------------------------------------------
 
 inline Status notFound(const std::string& locale) {

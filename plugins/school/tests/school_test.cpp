@@ -581,3 +581,74 @@ TEST_CASE("OneRoster: malformed files give a precise report and write nothing", 
     CHECK(schoolCounts(s) == before);
     CHECK(s.as(a.teacher, "ecole-a", "GET", kBase + "/oneroster/export").status == 403);
 }
+
+TEST_CASE("A school year rolls over: promotions, repeaters, graduates and leavers, with a dry run; the old year closes",
+          "[school][rollover][postgres]") {
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    TestServer s(backend);
+    auto a = school(s, "ecole-a");
+    auto f = populate(s, a);
+    const std::string kouame = f.kouame["id"], traore = f.traore["id"], diallo = f.diallo["id"];
+    const json request = {{"from_year_id", f.year["id"]},
+                          {"to_year", {{"name", "2026-2027"}, {"starts_on", "2026-09-01"}, {"ends_on", "2027-07-15"}}},
+                          {"levels", {"6e", "5e"}},
+                          {"repeaters", {traore}},
+                          {"leavers", {diallo}}};
+    const auto before = s.rowCounts();
+    json dry = request;
+    dry["dry_run"] = true;
+    auto plan = s.as(a.admin, "ecole-a", "POST", kBase + "/rollover", dry);
+    REQUIRE(plan.status == 200);
+    CHECK(plan.json()["promoted"] == json::array({{{"student_id", kouame}, {"class", "5e A"}}}));
+    CHECK(plan.json()["repeated"] == json::array({{{"student_id", traore}, {"class", "6e A"}}}));
+    CHECK(plan.json()["left"] == json::array({diallo}));
+    CHECK(plan.json()["classes"].size() == 3);  // 5e A, 6e A (repeaters), 5e B
+    CHECK(s.rowCounts() == before);
+
+    json wrong = request;
+    wrong["levels"] = {"5e"};
+    CHECK(s.as(a.admin, "ecole-a", "POST", kBase + "/rollover", wrong).json()["errors"][0]["reason"] == "missing-level");
+    wrong = request;
+    wrong["repeaters"] = {"nosuchstudent"};
+    CHECK(s.as(a.admin, "ecole-a", "POST", kBase + "/rollover", wrong).status == 422);
+    CHECK(s.as(a.teacher, "ecole-a", "POST", kBase + "/rollover", request).status == 403);
+    CHECK(s.rowCounts() == before);
+
+    auto done = s.as(a.admin, "ecole-a", "POST", kBase + "/rollover", request);
+    REQUIRE(done.status == 200);
+    const std::string next = done.json()["to_year_id"];
+    auto classes = s.as(a.admin, "ecole-a", "GET", kBase + "/classes?year_id=" + next).json();
+    CHECK(names(classes, "name") == std::vector<std::string>{"5e A", "5e B", "6e A"});
+    CHECK(classes["items"][0]["homeroom_staff_id"] == f.teacher["id"]);  // carried over
+    CHECK(classes["items"][0]["capacity"] == 40);
+    CHECK(names(s.as(a.admin, "ecole-a", "GET", kBase + "/students?class_id=" + classes["items"][0]["id"].get<std::string>()).json()) ==
+          std::vector<std::string>{"Kouamé"});
+    CHECK(names(s.as(a.admin, "ecole-a", "GET", kBase + "/students?class_id=" + classes["items"][2]["id"].get<std::string>()).json()) ==
+          std::vector<std::string>{"Traoré"});
+    CHECK(s.as(a.admin, "ecole-a", "GET", kBase + "/students/" + diallo).json()["status"] == "left");
+    CHECK(s.as(a.admin, "ecole-a", "GET", kBase + "/years/" + f.year["id"].get<std::string>()).json()["status"] == "closed");
+    // The teacher follows their class into the new year.
+    CHECK(names(s.as(a.teacher, "ecole-a", "GET", kBase + "/classes?year_id=" + next).json(), "name") ==
+          std::vector<std::string>{"5e A", "6e A"});
+
+    // The closed year no longer changes.
+    CHECK(s.as(a.admin, "ecole-a", "PATCH", kBase + "/classes/" + f.classA["id"].get<std::string>(), {{"name", "x"}}).json()["type"] ==
+          "/problems/year-closed");
+    CHECK(s.as(a.admin, "ecole-a", "POST", kBase + "/enrollments", {{"student_id", kouame}, {"class_id", f.classB["id"]}}).status == 409);
+    CHECK(s.as(a.admin, "ecole-a", "POST", kBase + "/rollover", request).status == 409);
+    CHECK(eventNames(s).back() == "school.year.rolled_over");
+}
+
+TEST_CASE("The last level graduates", "[school][rollover]") {
+    TestServer s("sqlite");
+    auto a = school(s, "ecole-a");
+    auto f = populate(s, a);
+    auto done = s.as(a.admin, "ecole-a", "POST", kBase + "/rollover",
+                     {{"from_year_id", f.year["id"]},
+                      {"to_year", {{"name", "2026-2027"}, {"starts_on", "2026-09-01"}, {"ends_on", "2027-07-15"}}},
+                      {"levels", {"6e"}}});
+    REQUIRE(done.status == 200);
+    CHECK(done.json()["graduated"].size() == 3);
+    CHECK(done.json()["classes"].empty());
+    CHECK(s.as(a.admin, "ecole-a", "GET", kBase + "/students?status=graduated").json()["items"].size() == 3);
+}
