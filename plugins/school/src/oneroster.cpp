@@ -646,12 +646,25 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
     }
 
     // ---- writing: one transaction ------------------------------------------
+    // Progress counts rows of the files: inserts move it during a stage, and
+    // each finished stage settles it to the rows of the files it read.
     std::size_t done = 0;
-    auto progressed = [&](std::size_t n) {
-        done += n;
+    std::size_t settled = 0;
+    auto publishProgress = [&] {
         if (control != nullptr) {
             control->progress({{"done", done}, {"total", total}});
         }
+    };
+    auto progressed = [&](std::size_t n) {
+        done = std::min(done + n, total);
+        publishProgress();
+    };
+    auto settle = [&](std::initializer_list<const char*> stageFiles) {
+        for (const char* file : stageFiles) {
+            settled += in[file].size();
+        }
+        done = settled;
+        publishProgress();
     };
     const std::int64_t at = now();
     auto idFor = [&](Known& k, const std::string& sid, bool& fresh) {
@@ -677,7 +690,7 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
                 return i.status();
             }
         }
-        progressed(in["orgs.csv"].size());
+        settle({"orgs.csv"});
 
         // Years before terms: a term's year may be in the same file.
         std::vector<std::vector<SqlValue>> fresh;
@@ -721,7 +734,7 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
                 return s;
             }
         }
-        progressed(in["courses.csv"].size());
+        settle({"academicSessions.csv", "courses.csv"});
 
         // Users: staff, students (with their demographics), guardians.
         std::map<std::string, const Row*> demo;
@@ -827,7 +840,7 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
                 }
             }
         }
-        progressed(in["demographics.csv"].size() + in["roles.csv"].size());
+        settle({"users.csv", "roles.csv", "demographics.csv"});
 
         // Guardian links, from both sides' agentSourcedIds; the guardian's role is the relationship.
         std::map<std::pair<std::string, std::string>, std::string> links;
@@ -846,7 +859,12 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
             linkRows.push_back({pair.first, pair.second, role});
         }
         if (auto s = insertMany(tx, "school_student_guardians", {"student_id", "guardian_id", "relationship"}, linkRows,
-                                " ON CONFLICT (tenant_id, student_id, guardian_id) DO UPDATE SET relationship = excluded.relationship",
+                                // A OneRoster role keeps a more precise relationship it covers (parent: mother, father).
+                                " ON CONFLICT (tenant_id, student_id, guardian_id) DO UPDATE SET relationship = CASE WHEN "
+                                "(excluded.relationship = 'parent' AND school_student_guardians.relationship IN ('mother', 'father')) "
+                                "OR (excluded.relationship = 'guardian' AND school_student_guardians.relationship = 'tutor') "
+                                "OR (excluded.relationship = 'relative' AND school_student_guardians.relationship = 'other') "
+                                "THEN school_student_guardians.relationship ELSE excluded.relationship END",
                                 [](std::size_t) {});
             !s.isOk()) {
             return s;
@@ -891,6 +909,7 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
             !s.isOk()) {
             return s;
         }
+        settle({"classes.csv"});
 
         // Enrollments: students, and teachers other than the homeroom one.
         std::vector<std::vector<SqlValue>> freshEnrollments, classTeachers;
@@ -932,6 +951,7 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
             !s.isOk()) {
             return s;
         }
+        settle({"enrollments.csv"});
         return services.publish("school.import.completed", {{"counts", counts}});
     });
     if (!written.isOk()) {

@@ -195,7 +195,7 @@ Result<Response> rollover(Request& r) {
             // Section, homeroom teacher, room, capacity and custom fields as they were.
             auto n = tx.execute("INSERT INTO school_classes (tenant_id, id, year_id, name, level, section, homeroom_staff_id, "
                                 "room_id, capacity, custom, search_key, created_at) SELECT tenant_id, ?, ?, ?, ?, section, "
-                                "homeroom_staff_id, room_id, capacity, custom, ?, ? FROM school_classes WHERE tenant_id = @tenant "
+                                "homeroom_staff_id, room_id, capacity, custom, ?, CAST(? AS BIGINT) FROM school_classes WHERE tenant_id = @tenant "
                                 "AND id = ?",
                                 {c.id, toId, c.name, c.level, fold(c.name), at, c.from->text("id")});
             if (!n) {
