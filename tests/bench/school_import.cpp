@@ -263,8 +263,22 @@ struct Figures {
 http::Request request(const std::string& method, const std::string& path, const std::string& token, const std::string& body = "") {
     http::Request r;
     r.method = method;
-    r.path = path;
     r.target = path;
+    const auto question = path.find('?');
+    r.path = path.substr(0, question);
+    if (question != std::string::npos) {
+        std::string query = path.substr(question + 1);
+        for (std::size_t start = 0; start <= query.size();) {
+            auto amp = query.find('&', start);
+            const std::string pair = query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+            const auto eq = pair.find('=');
+            r.query[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+            if (amp == std::string::npos) {
+                break;
+            }
+            start = amp + 1;
+        }
+    }
     r.remoteIp = "127.0.0.1";
     r.headers["authorization"] = "Bearer " + token;
     r.headers["x-tenant"] = kSlug;
