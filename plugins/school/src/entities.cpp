@@ -729,12 +729,15 @@ Status checkCustom(TenantDatabase& db, const std::string& entityName, const json
 Result<json> classRoster(TenantDatabase& db, const Viewer& v, const std::string& classId, bool withGuardians) {
     auto cond = studentVisible(v, "s.id");
     std::string sql = "SELECT s.*, e.id AS enrollment_id" + std::string(withGuardians ? std::string(", ") + kGuardianColumns : "") +
-                      " FROM school_enrollments e JOIN school_students s ON s.tenant_id = e.tenant_id AND s.id = e.student_id";
+                      // CROSS JOIN: SQLite then starts from the class's enrollments instead of walking
+                      // every student in name order to skip a sort (PostgreSQL reads it as a plain join).
+                      " FROM school_enrollments e CROSS JOIN school_students s";
     if (withGuardians) {
         sql += " LEFT JOIN school_student_guardians sg ON sg.tenant_id = s.tenant_id AND sg.student_id = s.id"
                " LEFT JOIN school_guardians g ON g.tenant_id = sg.tenant_id AND g.id = sg.guardian_id";
     }
-    sql += " WHERE e.tenant_id = @tenant AND e.class_id = ? AND " + cond.sql + " ORDER BY s.search_key, s.id";
+    sql += " WHERE e.tenant_id = @tenant AND e.class_id = ? AND s.tenant_id = e.tenant_id AND s.id = e.student_id AND " +
+           cond.sql + " ORDER BY s.search_key, s.id";
     sql += withGuardians ? ", g.search_key, g.id" : "";
     std::vector<SqlValue> params{classId};
     params.insert(params.end(), cond.params.begin(), cond.params.end());
