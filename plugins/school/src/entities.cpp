@@ -940,6 +940,96 @@ std::vector<Route> entityRoutes() {
                          });
     unlink.successStatus = 204;
     out.push_back(std::move(unlink));
+    out.push_back(route("GET", "/classes/{id}/teachers", "school.read",
+                        "The teachers of a class the caller may see: its homeroom teacher and its class teachers",
+                        [](Request& r) -> Result<Response> {
+                            auto& db = r.services->db();
+                            auto visible = classVisible(viewerOf(*r.principal), "c.id");
+                            std::vector<SqlValue> p{r.param("id")};
+                            p.insert(p.end(), visible.params.begin(), visible.params.end());
+                            auto cls = db.queryOne("SELECT c.id FROM school_classes c WHERE c.tenant_id = @tenant AND c.id = ? AND " +
+                                                       visible.sql, p);
+                            if (!cls) {
+                                return cls.status();
+                            }
+                            if (!*cls) {
+                                return notFound(r.locale);
+                            }
+                            auto rows = db.query(
+                                "SELECT f.*, CASE WHEN c.homeroom_staff_id = f.id THEN 1 ELSE 0 END AS homeroom FROM school_classes c "
+                                "JOIN school_staff f ON f.tenant_id = c.tenant_id AND (f.id = c.homeroom_staff_id OR f.id IN "
+                                "(SELECT ct.staff_id FROM school_class_teachers ct WHERE ct.tenant_id = c.tenant_id AND "
+                                "ct.class_id = c.id)) WHERE c.tenant_id = @tenant AND c.id = ? ORDER BY f.search_key, f.id",
+                                {r.param("id")});
+                            if (!rows) {
+                                return rows.status();
+                            }
+                            json items = json::array();
+                            for (const auto& row : *rows) {
+                                json t = fromRow(entity("staff"), row);
+                                t["homeroom"] = row.integer("homeroom") != 0;
+                                items.push_back(std::move(t));
+                            }
+                            return Response::json(200, {{"items", items}});
+                        }));
+    Route addTeacher = route("PUT", "/classes/{id}/teachers/{staff_id}", "school.manage",
+                             "Make a staff member a teacher of a class (besides its homeroom teacher)",
+                             [](Request& r) -> Result<Response> {
+                                 auto& db = r.services->db();
+                                 auto both = db.queryOne("SELECT c.year_id FROM school_classes c JOIN school_staff f ON "
+                                                         "f.tenant_id = c.tenant_id AND f.id = ? WHERE c.tenant_id = @tenant "
+                                                         "AND c.id = ?",
+                                                         {r.param("staff_id"), r.param("id")});
+                                 if (!both) {
+                                     return both.status();
+                                 }
+                                 if (!*both) {
+                                     return notFound(r.locale);
+                                 }
+                                 if (auto closed = yearClosed(db, (*both)->text("year_id"), r.locale); !closed.isOk()) {
+                                     return closed;
+                                 }
+                                 Status s = db.transaction([&](TenantDatabase& tx) -> Status {
+                                     auto n = tx.execute("INSERT INTO school_class_teachers (tenant_id, class_id, staff_id) VALUES "
+                                                         "(@tenant, ?, ?) ON CONFLICT DO NOTHING",
+                                                         {r.param("id"), r.param("staff_id")});
+                                     if (!n) {
+                                         return n.status();
+                                     }
+                                     return *n == 0 ? Status::ok()
+                                                    : r.services->publish("school.class.changed",
+                                                                          {{"id", r.param("id")}, {"changed", {"teachers"}}});
+                                 });
+                                 if (!s.isOk()) {
+                                     return s;
+                                 }
+                                 return Response::noContent();
+                             });
+    addTeacher.successStatus = 204;
+    out.push_back(std::move(addTeacher));
+    Route removeTeacher = route("DELETE", "/classes/{id}/teachers/{staff_id}", "school.manage",
+                                "Remove a class teacher (the homeroom teacher is changed on the class)",
+                                [](Request& r) -> Result<Response> {
+                                    auto& db = r.services->db();
+                                    Result<std::int64_t> n = std::int64_t{0};
+                                    Status s = db.transaction([&](TenantDatabase& tx) -> Status {
+                                        n = tx.execute("DELETE FROM school_class_teachers WHERE tenant_id = @tenant AND "
+                                                       "class_id = ? AND staff_id = ?",
+                                                       {r.param("id"), r.param("staff_id")});
+                                        if (!n) {
+                                            return n.status();
+                                        }
+                                        return *n == 0 ? Status::ok()
+                                                       : r.services->publish("school.class.changed",
+                                                                             {{"id", r.param("id")}, {"changed", {"teachers"}}});
+                                    });
+                                    if (!s.isOk()) {
+                                        return s;
+                                    }
+                                    return *n == 0 ? Result<Response>(notFound(r.locale)) : Response::noContent();
+                                });
+    removeTeacher.successStatus = 204;
+    out.push_back(std::move(removeTeacher));
     out.push_back(route("GET", "/current-term", "school.read",
                         "The term containing today in the school's time zone (or ?date=YYYY-MM-DD), with its year",
                         [](Request& r) -> Result<Response> {

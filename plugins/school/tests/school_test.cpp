@@ -659,3 +659,28 @@ TEST_CASE("The last level graduates", "[school][rollover]") {
     CHECK(done.json()["classes"].empty());
     CHECK(s.as(a.admin, "ecole-a", "GET", kBase + "/students?status=graduated").json()["items"].size() == 3);
 }
+
+TEST_CASE("A class teacher other than the homeroom teacher reads that class and its students", "[school][postgres]") {
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    TestServer s(backend);
+    auto a = school(s, "ecole-a");
+    auto f = populate(s, a);
+    const std::string classB = f.classB["id"];
+    const std::string teachers = kBase + "/classes/" + classB + "/teachers/" + f.teacher["id"].get<std::string>();
+    CHECK(s.as(a.teacher, "ecole-a", "GET", kBase + "/classes/" + classB).status == 404);
+    CHECK(s.as(a.teacher, "ecole-a", "PUT", teachers).status == 403);
+    REQUIRE(s.as(a.admin, "ecole-a", "PUT", teachers).status == 204);
+    CHECK(s.as(a.admin, "ecole-a", "PUT", teachers).status == 204);  // harmless again
+    CHECK(eventNames(s).back() == "school.class.changed");
+    CHECK(s.as(a.teacher, "ecole-a", "GET", kBase + "/classes/" + classB).status == 200);
+    CHECK(names(s.as(a.teacher, "ecole-a", "GET", kBase + "/students").json()) ==
+          std::vector<std::string>{"Diallo", "Kouamé", "Traoré"});
+    auto list = s.as(a.teacher, "ecole-a", "GET", kBase + "/classes/" + classB + "/teachers").json();
+    REQUIRE(list["items"].size() == 1);
+    CHECK(list["items"][0]["homeroom"] == false);
+    CHECK(s.as(a.parent, "ecole-a", "GET", kBase + "/classes/" + classB + "/teachers").status == 404);  // not their child's class
+    CHECK(s.as(a.admin, "ecole-a", "PUT", kBase + "/classes/" + classB + "/teachers/nosuchstaff").status == 404);
+    CHECK(s.as(a.admin, "ecole-a", "DELETE", teachers).status == 204);
+    CHECK(s.as(a.admin, "ecole-a", "DELETE", teachers).status == 404);
+    CHECK(s.as(a.teacher, "ecole-a", "GET", kBase + "/students/" + f.diallo["id"].get<std::string>()).status == 404);
+}
