@@ -278,6 +278,34 @@ Status updateOne(TenantDatabase& db, const std::string& table, const std::vector
     return n ? Status::ok() : n.status();
 }
 
+/// Batched UPDATEs: `rows` hold the id first, then the values that `set`
+/// names as v.column2, v.column3… (VALUES columns are column1… on both
+/// databases); `set` may also read the row being changed as `<table>.<column>`.
+Status updateMany(TenantDatabase& db, const std::string& table, const std::string& set,
+                  const std::vector<std::vector<SqlValue>>& rows, const std::function<void(std::size_t)>& progressed) {
+    for (std::size_t start = 0; start < rows.size(); start += kBatch) {
+        const std::size_t end = std::min(rows.size(), start + kBatch);
+        std::string values;
+        std::vector<SqlValue> params;
+        for (std::size_t i = start; i < end; ++i) {
+            values += i == start ? "(" : ", (";
+            for (std::size_t c = 0; c < rows[i].size(); ++c) {
+                values += c == 0 ? "?" : ", ?";
+            }
+            values += ")";
+            params.insert(params.end(), rows[i].begin(), rows[i].end());
+        }
+        auto n = db.execute("UPDATE " + table + " SET " + set + " FROM (VALUES " + values + ") AS v WHERE " + table +
+                                ".tenant_id = @tenant AND " + table + ".id = v.column1",
+                            params);
+        if (!n) {
+            return n.status();
+        }
+        progressed(end - start);
+    }
+    return Status::ok();
+}
+
 SqlValue orNull(const std::string& s) { return s.empty() ? SqlValue(std::monostate{}) : SqlValue(s); }
 
 /// The custom values of a row's metadata.ardoise.* cells for `entity`, as JSON.
@@ -741,7 +769,7 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
         for (const auto& row : in["demographics.csv"]) {
             demo[row["sourcedId"]] = &row;
         }
-        std::vector<std::vector<SqlValue>> freshStaff, freshStudents, freshGuardians;
+        std::vector<std::vector<SqlValue>> freshStaff, freshStudents, freshGuardians, oldStaff, oldStudents, oldGuardians;
         for (const auto& row : in["users.csv"]) {
             const std::string sid = row["sourcedId"];
             const std::string kind = kindOf[sid];
@@ -758,26 +786,8 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
                     freshStudents.push_back({id, sid, orNull(row["identifier"]), row["givenName"], row["familyName"], birth, sex,
                                              orNull(row["email"]), status, custom, key, at});
                 } else {
-                    std::vector<std::string> cols = {"number", "given_name", "family_name", "email", "custom", "search_key"};
-                    std::vector<SqlValue> vals = {orNull(row["identifier"]), row["givenName"], row["familyName"],
-                                                  orNull(row["email"]), custom, key};
-                    if (d != nullptr) {
-                        cols.insert(cols.end(), {"birth_date", "sex"});
-                        vals.insert(vals.end(), {birth, sex});
-                    }
-                    if (auto s = updateOne(tx, "school_students", cols, vals, id); !s.isOk()) {
-                        return s;
-                    }
-                    // Only a change of enabledUser changes the status.
-                    auto st = tx.execute(row["enabledUser"] == "false"
-                                             ? "UPDATE school_students SET status = 'left' WHERE tenant_id = @tenant AND id = ? "
-                                               "AND status IN ('active', 'suspended')"
-                                             : "UPDATE school_students SET status = 'active' WHERE tenant_id = @tenant AND id = ? "
-                                               "AND status IN ('left', 'graduated')",
-                                         {id});
-                    if (!st) {
-                        return st.status();
-                    }
+                    oldStudents.push_back({id, orNull(row["identifier"]), row["givenName"], row["familyName"], orNull(row["email"]),
+                                           custom, key, std::string(d != nullptr ? "1" : "0"), birth, sex, row["enabledUser"]});
                 }
             } else if (kind == "guardian") {
                 const std::string id = idFor(*guardians, sid, isNew);
@@ -785,13 +795,9 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
                 if (isNew) {
                     freshGuardians.push_back({id, sid, row["givenName"], row["familyName"], orNull(row["email"]),
                                               orNull(row["phone"]), custom, key, at});
-                } else if (auto s = updateOne(tx, "school_guardians",
-                                              {"given_name", "family_name", "email", "phone", "custom", "search_key"},
-                                              {row["givenName"], row["familyName"], orNull(row["email"]), orNull(row["phone"]),
-                                               custom, key},
-                                              id);
-                           !s.isOk()) {
-                    return s;
+                } else {
+                    oldGuardians.push_back(
+                        {id, row["givenName"], row["familyName"], orNull(row["email"]), orNull(row["phone"]), custom, key});
                 }
             } else {
                 const std::string id = idFor(*staff, sid, isNew);
@@ -799,15 +805,38 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
                 if (isNew) {
                     freshStaff.push_back({id, sid, orNull(row["identifier"]), row["givenName"], row["familyName"],
                                           orNull(row["email"]), kind, std::string("[]"), custom, key, at});
-                } else if (auto s = updateOne(tx, "school_staff",
-                                              {"number", "given_name", "family_name", "email", "role", "custom", "search_key"},
-                                              {orNull(row["identifier"]), row["givenName"], row["familyName"],
-                                               orNull(row["email"]), kind, custom, key},
-                                              id);
-                           !s.isOk()) {
-                    return s;
+                } else {
+                    oldStaff.push_back({id, orNull(row["identifier"]), row["givenName"], row["familyName"], orNull(row["email"]),
+                                        kind, custom, key});
                 }
             }
+        }
+        // Rows already here: demographics only when given; only a change of enabledUser changes the status.
+        if (auto s = updateMany(tx, "school_students",
+                                "number = v.column2, given_name = v.column3, family_name = v.column4, email = v.column5, "
+                                "custom = v.column6, search_key = v.column7, "
+                                "birth_date = CASE WHEN v.column8 = '1' THEN v.column9 ELSE school_students.birth_date END, "
+                                "sex = CASE WHEN v.column8 = '1' THEN v.column10 ELSE school_students.sex END, "
+                                "status = CASE WHEN v.column11 = 'false' AND school_students.status IN ('active', 'suspended') "
+                                "THEN 'left' WHEN v.column11 = 'true' AND school_students.status IN ('left', 'graduated') "
+                                "THEN 'active' ELSE school_students.status END",
+                                oldStudents, progressed);
+            !s.isOk()) {
+            return s;
+        }
+        if (auto s = updateMany(tx, "school_guardians",
+                                "given_name = v.column2, family_name = v.column3, email = v.column4, phone = v.column5, "
+                                "custom = v.column6, search_key = v.column7",
+                                oldGuardians, progressed);
+            !s.isOk()) {
+            return s;
+        }
+        if (auto s = updateMany(tx, "school_staff",
+                                "number = v.column2, given_name = v.column3, family_name = v.column4, email = v.column5, "
+                                "role = v.column6, custom = v.column7, search_key = v.column8",
+                                oldStaff, progressed);
+            !s.isOk()) {
+            return s;
         }
         if (auto s = insertMany(tx, "school_staff",
                                 {"id", "source_id", "number", "given_name", "family_name", "email", "role", "subject_ids",
@@ -912,7 +941,7 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
         settle({"classes.csv"});
 
         // Enrollments: students, and teachers other than the homeroom one.
-        std::vector<std::vector<SqlValue>> freshEnrollments, classTeachers;
+        std::vector<std::vector<SqlValue>> freshEnrollments, oldEnrollments, classTeachers;
         for (const auto& row : in["enrollments.csv"]) {
             const std::string classId = classes->ids[row["classSourcedId"]];
             if (row["role"] == "teacher") {
@@ -927,13 +956,17 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
             if (isNew) {
                 freshEnrollments.push_back({id, row["sourcedId"], studentId, classId, classes->extra[classId],
                                             orNull(row["beginDate"]), orNull(row["endDate"]), std::string(), at});
-            } else if (auto s = updateOne(tx, "school_enrollments", {"student_id", "class_id", "year_id", "starts_on", "ends_on"},
-                                          {studentId, classId, classes->extra[classId], orNull(row["beginDate"]),
-                                           orNull(row["endDate"])},
-                                          id);
-                       !s.isOk()) {
-                return s;
+            } else {
+                oldEnrollments.push_back(
+                    {id, studentId, classId, classes->extra[classId], orNull(row["beginDate"]), orNull(row["endDate"])});
             }
+        }
+        if (auto s = updateMany(tx, "school_enrollments",
+                                "student_id = v.column2, class_id = v.column3, year_id = v.column4, starts_on = v.column5, "
+                                "ends_on = v.column6",
+                                oldEnrollments, progressed);
+            !s.isOk()) {
+            return s;
         }
         if (auto s = insertMany(tx, "school_enrollments",
                                 {"id", "source_id", "student_id", "class_id", "year_id", "starts_on", "ends_on", "search_key",

@@ -500,6 +500,24 @@ TEST_CASE("OneRoster: export, import into a fresh school, export again gives the
     auto mother = s.as(a.admin, "ecole-a", "GET", kBase + "/students/" + f.kouame["id"].get<std::string>() + "/guardians").json();
     CHECK(mother["items"][0]["relationship"] == "mother");  // not flattened to OneRoster's "parent"
     (void)second;
+
+    // A changed file changes what it says, and only that.
+    json changed = exported;
+    std::string users = changed["users.csv"];
+    users.replace(users.find("Traoré"), std::string("Traoré").size(), "Traoré-Sy");
+    const auto traoreLine = users.rfind("\r\n", users.find("Traoré-Sy")) + 2;
+    users.replace(users.find(",true,", traoreLine), 6, ",false,");  // enabledUser: the student left
+    changed["users.csv"] = users;
+    REQUIRE(importFiles(s, b, changed, false).status == 202);
+    s.app().jobs().drain();
+    auto moved = s.as(b.admin, "ecole-b", "GET", kBase + "/students?q=traore").json();
+    REQUIRE(moved["items"].size() == 1);
+    CHECK(moved["items"][0]["family_name"] == "Traoré-Sy");
+    CHECK(moved["items"][0]["status"] == "left");
+    auto kept = s.as(b.admin, "ecole-b", "GET", kBase + "/students?q=kouame").json()["items"][0];
+    CHECK(kept["birth_date"] == "2013-04-02");
+    CHECK(kept["status"] == "active");
+    CHECK(schoolCounts(s) == expected);
 }
 
 TEST_CASE("OneRoster: malformed files give a precise report and write nothing", "[school][oneroster][postgres]") {
