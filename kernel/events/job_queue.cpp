@@ -87,8 +87,28 @@ private:
     void write(const json& progress) {
         try {
             auto lease = db_.acquire();
-            lease->exec("UPDATE platform_jobs SET progress = ?, locked_until = ? WHERE id = ? AND status = 'running'",
-                        {progress.dump(), data::nowSeconds() + leaseSeconds_, id_});
+            // On SQLite a job writing in its own transaction holds the only
+            // write lock: waiting for it (busy_timeout, 10 s) would stall the
+            // job at every report. Try without waiting; the report stays
+            // pending and is written at the next report or when the job ends.
+            const bool sqlite = lease->dialect() == data::Dialect::kSqlite;
+            if (sqlite) {
+                lease->execScript("PRAGMA busy_timeout=0");
+            }
+            try {
+                lease->exec("UPDATE platform_jobs SET progress = ?, locked_until = ? WHERE id = ? AND status = 'running'",
+                            {progress.dump(), data::nowSeconds() + leaseSeconds_, id_});
+            } catch (const data::DbError&) {
+                if (sqlite) {
+                    lease->execScript("PRAGMA busy_timeout=10000");
+                    pending_ = progress;
+                    return;
+                }
+                throw;
+            }
+            if (sqlite) {
+                lease->execScript("PRAGMA busy_timeout=10000");
+            }
         } catch (const data::DbError& e) {
             logLine("warn", "job progress not saved", {{"job", id_}, {"error", e.what()}});
         }

@@ -90,12 +90,31 @@ TEST_CASE("Within tenant B, an id that belongs to tenant A answers exactly like 
     }
     // Objects of A that plugin routes address by id.
     const std::string tokenA = s.login("ecole-a", "admin@ecole-a.test");
-    const std::map<std::string, std::string> idsOfA = {
+    std::map<std::string, std::string> idsOfA = {
         {"/api/v1/announcements/", s.as(tokenA, "ecole-a", "POST", "/api/v1/announcements/announcements",
                                         {{"title", "A"}, {"body", "a"}}).json()["id"]},
         {"/api/v1/billing/invoices/",
          (*s.app().billing().invoices().create(tenantA, "XOF", {{"lines", {{{"description", "A"}, {"unit_amount", 1}}}}},
                                                 ""))["id"]}};
+    // The school plugin's objects, each under its own prefix.
+    auto school = [&](const std::string& path, const json& body) {
+        auto r = s.as(tokenA, "ecole-a", "POST", "/api/v1/school/" + path, body);
+        REQUIRE(r.status == 201);
+        idsOfA["/api/v1/school/" + path + "/"] = r.json()["id"];
+        return r.json()["id"].get<std::string>();
+    };
+    const std::string yearOfA = school("years", {{"name", "2025"}, {"starts_on", "2025-09-01"}, {"ends_on", "2026-07-01"}});
+    school("terms", {{"year_id", yearOfA}, {"name", "T1"}, {"starts_on", "2025-09-01"}, {"ends_on", "2025-12-01"}});
+    school("subjects", {{"code", "MATH"}, {"name", "Maths"}});
+    school("rooms", {{"name", "Salle 1"}});
+    school("staff", {{"given_name", "A"}, {"family_name", "B"}});
+    school("fields", {{"entity", "student"}, {"field_key", "bus"}, {"label", "Bus"}, {"type", "integer"}});
+    const std::string classOfA = school("classes", {{"year_id", yearOfA}, {"name", "6e A"}, {"level", "6e"}});
+    const std::string studentOfA = school("students", {{"given_name", "Aya"}, {"family_name", "Kouamé"}});
+    const std::string guardianOfA = school("guardians", {{"given_name", "Yao"}, {"family_name", "Kouamé"}});
+    school("enrollments", {{"student_id", studentOfA}, {"class_id", classOfA}});
+    REQUIRE(s.as(tokenA, "ecole-a", "PUT", "/api/v1/school/students/" + studentOfA + "/guardians/" + guardianOfA, json::object())
+                .status == 200);
     const std::string tokenB = s.login("ecole-b", "admin@ecole-b.test");
     const auto before = s.rowCounts();
     int checked = 0;
