@@ -7,7 +7,6 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
-#include <list>
 #include <mutex>
 #include <thread>
 
@@ -98,55 +97,70 @@ void hook(lua_State* L, lua_Debug*) {
     }
 }
 
+/// Arms the count hook of runs that last. Each thread that runs scripts owns
+/// a slot (registered once); a run publishes its state and start time there
+/// and the watchdog thread scans the slots every half millisecond. The slot's
+/// phase keeps the watchdog from arming a state whose run has ended: it arms
+/// only while it holds the phase at kArming, and a run ends only from kRunning.
 class Watchdog {
 public:
-    struct Run {
-        lua_State* L;
+    enum Phase : int { kIdle, kRunning, kArming, kArmed };
+    struct Slot {
+        std::atomic<int> phase{kIdle};
+        lua_State* L = nullptr;
         Clock::time_point armAt;
-        bool armed;
     };
-    using Handle = std::list<Run>::iterator;
 
     static Watchdog& instance() {
-        // Never destroyed: its thread waits on it until the process ends.
+        // Never destroyed: its thread runs until the process ends.
         static Watchdog* w = new Watchdog;
         return *w;
     }
-    Handle enter(lua_State* L) {
-        std::lock_guard lock(mutex_);
-        runs_.push_back({L, Clock::now() + kMeteringDelay, false});
-        if (runs_.size() == 1) {
-            wake_.notify_one();
+    /// This thread's slot.
+    Slot& slot() {
+        thread_local Slot* mine = nullptr;
+        if (mine == nullptr) {
+            std::lock_guard lock(mutex_);
+            slots_.push_back(std::make_unique<Slot>());  // kept after the thread ends: a few bytes per thread
+            mine = slots_.back().get();
         }
-        return std::prev(runs_.end());
+        return *mine;
     }
-    void leave(Handle h) {
-        std::lock_guard lock(mutex_);
-        runs_.erase(h);
+    static void enter(Slot& s, lua_State* L, Clock::time_point start) {
+        s.L = L;
+        s.armAt = start + kMeteringDelay;
+        s.phase.store(kRunning, std::memory_order_release);
+    }
+    /// Returns whether the hook was armed (and must be removed).
+    static bool leave(Slot& s) {
+        for (;;) {
+            int phase = s.phase.load(std::memory_order_acquire);
+            if (phase != kArming && s.phase.compare_exchange_weak(phase, kIdle, std::memory_order_acq_rel)) {
+                return phase == kArmed;
+            }
+        }
     }
 
 private:
     Watchdog() {
         std::thread([this] {
-            std::unique_lock lock(mutex_);
             for (;;) {
-                wake_.wait(lock, [this] { return !runs_.empty(); });
+                std::this_thread::sleep_for(std::chrono::microseconds(500));
                 const auto now = Clock::now();
-                for (auto& r : runs_) {
-                    if (!r.armed && now >= r.armAt) {
-                        lua_sethook(r.L, hook, LUA_MASKCOUNT, kHookEvery);  // documented as safe from another thread
-                        r.armed = true;
+                std::lock_guard lock(mutex_);
+                for (auto& s : slots_) {
+                    int running = kRunning;
+                    if (s->phase.load(std::memory_order_acquire) == kRunning && now >= s->armAt &&
+                        s->phase.compare_exchange_strong(running, kArming, std::memory_order_acq_rel)) {
+                        lua_sethook(s->L, hook, LUA_MASKCOUNT, kHookEvery);  // documented as safe from another thread
+                        s->phase.store(kArmed, std::memory_order_release);
                     }
                 }
-                lock.unlock();
-                std::this_thread::sleep_for(std::chrono::microseconds(500));
-                lock.lock();
             }
         }).detach();
     }
     std::mutex mutex_;
-    std::condition_variable wake_;
-    std::list<Run> runs_;
+    std::vector<std::unique_ptr<Slot>> slots_;
 };
 
 // ---- JSON
@@ -744,10 +758,12 @@ RunResult Sandbox::run(const std::function<int(lua_State*)>& body, const Limits&
     const auto start = Clock::now();
     s.deadline = start + limits.deadline;
     s.running = true;
-    auto handle = Watchdog::instance().enter(L);
+    auto& slot = Watchdog::instance().slot();
+    Watchdog::enter(slot, L, start);
     const int status = body(L);
-    Watchdog::instance().leave(handle);
-    lua_sethook(L, nullptr, 0, 0);
+    if (Watchdog::leave(slot)) {
+        lua_sethook(L, nullptr, 0, 0);
+    }
     s.running = false;
     RunResult r;
     r.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);

@@ -52,7 +52,7 @@ constexpr double kTargetEventsPerS = 10000;   // full durable path, SQLite
 constexpr double kTargetIdleKb = 64;          // one idle school state
 constexpr double kTargetThousandMb = 64;      // 1,000 school states with a script
 
-const char* kHandler = "on('bench.tick', function(e) return e.id end)";
+const char* kHandler = "on('bench.tick', function(e) end)";
 
 struct Options {
     bool smoke = false;
@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
         // 1. Sandboxed against raw calls, alternating rounds.
         lua_State* raw = luaL_newstate();
         luaL_openlibs(raw);
-        if (luaL_dostring(raw, "return function(e) return e.id end") != LUA_OK) {
+        if (luaL_dostring(raw, "return function(e) end") != LUA_OK) {
             throw Failure("raw state setup failed");
         }
         const int rawRef = luaL_ref(raw, LUA_REGISTRYINDEX);
