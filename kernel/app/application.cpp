@@ -141,6 +141,18 @@ Application::Application(Config config) : config_(std::move(config)) {
     scriptOptions.workflowsDir = (fs::path(config_.shareDir) / "scripts" / "workflows").string();
     scripts_ = std::make_unique<scripting::ScriptHost>(*db_, *bus_, *jobs_, metrics_, *plugins_, scriptOptions);
     scripts_->setOutbox(outbox_.get());
+    scripts_->setLimits([this, defaults = scriptOptions.limits](const std::string& tenantId) {
+        // The plan's script_instruction_budget, when the school has a live plan that sets one.
+        scripting::Limits limits = defaults;
+        auto subscription = billing_->plans().subscription(tenantId);
+        if (subscription && (*subscription)["status"] != "canceled") {
+            auto plan = billing_->plans().get((*subscription)["plan"].get<std::string>());
+            if (plan && (*plan)["limits"].value("script_instruction_budget", nlohmann::json(nullptr)).is_number_integer()) {
+                limits.instructions = (*plan)["limits"]["script_instruction_budget"].get<std::int64_t>();
+            }
+        }
+        return limits;
+    });
     auth_->setUserFilter([this](const std::string& tenantId, const std::string& hook, const nlohmann::json& data,
                                 const std::vector<std::string>& adjustable) {
         return scripts_->filter(tenantId, hook, data, adjustable, scripting::FailMode::kOpen);

@@ -88,6 +88,7 @@ struct ScriptHost::Tenant {
     Clock::time_point indexedAt;
     std::unique_ptr<Sandbox> sandbox;
     std::map<std::string, int> versions;  // loaded script → version
+    Limits limits;                        // the school's plan's, refreshed with the index
     Clock::time_point lastUsed = Clock::now();
 };
 
@@ -145,6 +146,7 @@ std::shared_ptr<ScriptHost::Tenant> ScriptHost::tenant(const std::string& tenant
         if (auto row = lease->queryOne("SELECT timezone FROM tenants WHERE id = ?", {tenantId})) {
             t->timezone = row->text("timezone");
         }
+        t->limits = limitsFor(tenantId);
         t->indexedAt = Clock::now();
     }
     return t;
@@ -282,7 +284,7 @@ Status ScriptHost::ensureLoaded(Tenant& t) {
     t.sandbox = makeSandbox(t.id, false);
     t.versions.clear();
     tenancy::TenantDb db(db_, t.id);
-    const auto limits = limitsFor(t.id);
+    const auto limits = t.limits;
     for (const auto& r : db.query("SELECT id, version, source, settings FROM scripts WHERE tenant_id = @tenant AND "
                                   "enabled = 1 ORDER BY name")) {
         RunContext ctx;
@@ -415,7 +417,7 @@ Status ScriptHost::deliver(const Event& event) {
     }
     const json argument = {{"id", event.id},       {"name", event.name},         {"payload", event.payload},
                            {"source", event.source}, {"occurred_at", event.occurredAt}, {"attempt", event.attempt}};
-    const auto limits = limitsFor(t->id);
+    const auto limits = t->limits;
     forEachTrigger(*t, [&](const Trigger& trigger) {
         if (trigger.kind == "on" && trigger.key == event.name) {
             json arg = argument;
@@ -437,7 +439,7 @@ Status ScriptHost::runSchedule(const std::string& tenantId, const std::string& s
     const auto now = data::nowSeconds();
     forEachTrigger(*t, [&](const Trigger& trigger) {
         if (trigger.kind == "every" && trigger.scriptId == scriptId && trigger.key == cron) {
-            runTrigger(*t, trigger, {{"key", key}, {"cron", cron}, {"time", now}}, key, limitsFor(tenantId));
+            runTrigger(*t, trigger, {{"key", key}, {"cron", cron}, {"time", now}}, key, t->limits);
         }
         return true;
     });
@@ -503,7 +505,7 @@ Result<json> ScriptHost::filter(const std::string& tenantId, const std::string& 
     if (!ensureLoaded(*t).isOk()) {
         return failed(RunResult{Status(Code::kInternal, "script-error", "the scripts did not load")});
     }
-    Limits limits = limitsFor(tenantId);
+    Limits limits = t->limits;
     limits.deadline = options_.filterDeadline;
     json current = data;
     std::optional<Status> refusal;

@@ -51,7 +51,8 @@ public:
     ~ScriptHost();
 
     void setOutbox(notify::OutboxWorker* outbox) { outbox_ = outbox; }
-    /// Per-school limits (plans); default: the options' limits.
+    /// Per-school limits (plans), read when a school's index is refreshed
+    /// (every 10 s at most); default: the options' limits.
     void setLimits(std::function<Limits(const std::string& tenantId)> limitsFor) { limitsFor_ = std::move(limitsFor); }
 
     /// Starts the scheduler (cron triggers, idle eviction, run-log flushing).

@@ -243,3 +243,24 @@ on("user.created", function(e) while true do end end)
     CHECK(s.as(a.admin, "ecole-a", "GET", "/api/v1/me").status == 200);
     CHECK(s.app().scripts().stateMemory(b.id) < 64 * 1024);
 }
+
+TEST_CASE("A plan's script instruction budget bounds the school's runs", "[scripts][billing]") {
+    TestServer s("sqlite");
+    auto a = school(s, "ecole-a");
+    auto& plans = s.app().billing().plans();
+    REQUIRE(plans.create({{"code", "tiny"},
+                          {"name", {{"fr", "Offre tiny"}, {"en", "tiny plan"}}},
+                          {"prices", {{{"currency", "XOF"}, {"interval", "month"}, {"amount", 1000}}}},
+                          {"limits", {{"script_instruction_budget", 100000}}},
+                          {"features", {"announcements"}}}));
+    REQUIRE(plans.assign(a.id, "XOF", {{"plan", "tiny"}}));
+    // Longer than the 1 ms before metering starts, far over 100,000 instructions.
+    const std::string id = create(s, a, "ecole-a", "busy",
+                                  "on('user.created', function(e) local n = 0 for i = 1, 5e7 do n = n + i end end)");
+    s.createUser("ecole-a", "prof@ecole-a.test", "teacher");
+    s.app().events().drain();
+    auto runs = s.as(a.admin, "ecole-a", "GET", "/api/v1/scripts/" + id + "/runs").json()["items"];
+    REQUIRE(runs.size() == 1);
+    CHECK(runs[0]["status"] == "instruction-limit");
+    CHECK(runs[0]["error"].get<std::string>().find("100000") != std::string::npos);
+}
