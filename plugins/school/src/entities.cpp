@@ -574,6 +574,12 @@ Result<json> write(const Entity& e, TenantServices& services, json obj, const js
     values.emplace_back(e.searchKey(obj));
     Status s = db.transaction([&](TenantDatabase& tx) -> Status {
         Result<std::int64_t> written = std::int64_t{0};
+        const bool newStudent = before == nullptr && e.table == "school_students";
+        if (newStudent) {
+            if (auto q = countStudents(services, 1); !q.isOk()) {
+                return q;
+            }
+        }
         if (before == nullptr) {
             std::string sql = "INSERT INTO " + e.table + " (tenant_id, id, created_at";
             std::string marks = "@tenant, ?, ?";
@@ -849,6 +855,11 @@ std::vector<Route> entityRoutes() {
                                                       {r.param("id")});
                                   if (!n) {
                                       return conflict(n.status(), r.locale);
+                                  }
+                                  if (ep->table == "school_students" && *n > 0) {
+                                      if (auto q = countStudents(*r.services, -1); !q.isOk()) {
+                                          return q;
+                                      }
                                   }
                                   return ep->afterDelete ? ep->afterDelete(*r.services, tx, **current) : Status::ok();
                               });

@@ -845,6 +845,9 @@ Result<json> importOneRoster(TenantServices& services, const json& files, bool d
             !s.isOk()) {
             return s;
         }
+        if (auto q = countStudents(services, static_cast<std::int64_t>(freshStudents.size())); !q.isOk()) {
+            return q;
+        }
         if (auto s = insertMany(tx, "school_students",
                                 {"id", "source_id", "number", "given_name", "family_name", "birth_date", "sex", "email",
                                  "status", "custom", "search_key", "created_at"},

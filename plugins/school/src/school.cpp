@@ -155,6 +155,21 @@ public:
 
 }  // namespace
 
+Status countStudents(TenantServices& services, std::int64_t delta) {
+    if (delta == 0) {
+        return Status::ok();
+    }
+    if (delta > 0) {
+        if (auto q = services.checkQuota("students", delta); !q.isOk() && q.type() != "quota-unavailable") {
+            return q;
+        }
+    }
+    if (auto u = services.recordUsage("students", delta); !u.isOk() && u.type() != "quota-unavailable") {
+        return u;
+    }
+    return Status::ok();
+}
+
 }  // namespace ardoise::plugins::school
 
 ARDOISE_PLUGIN(ardoise::plugins::school::SchoolPlugin, "school", "1.0.0")

@@ -95,6 +95,11 @@ Status checkCustom(TenantDatabase& db, const std::string& entity, const json& cu
 // ---- oneroster.cpp ----------------------------------------------------------
 
 std::vector<Route> onerosterRoutes();
+/// Checks the plan's student quota before `delta` (> 0) students are
+/// added, and records the change in the school's usage (also when < 0).
+/// A host that does not meter usage is not an error.
+Status countStudents(TenantServices& services, std::int64_t delta);
+
 Result<json> runImportJob(const Job& job, TenantServices& services, JobControl& control);
 /// Exports the school as OneRoster 1.2 CSV files: file name → CSV text.
 Result<json> exportOneRoster(TenantServices& services);
