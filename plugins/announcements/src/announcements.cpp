@@ -308,7 +308,9 @@ private:
                     "WHERE a.tenant_id = @tenant AND " + visible +
                     " AND (a.posted_us < ? OR (a.posted_us = ? AND a.id < ?))";
                 params.insert(params.begin(), r.principal->id);
-                params.insert(params.end(), {beforeAt, beforeAt, beforeId.empty() ? std::string("~") : beforeId});
+                params.emplace_back(beforeAt);
+                params.emplace_back(beforeAt);
+                params.emplace_back(beforeId.empty() ? std::string("~") : beforeId);
                 if (r.queryParam("unread") == "true") {
                     sql += " AND rc.read_at IS NULL";
                 }
