@@ -225,7 +225,7 @@ TEST_CASE("A hostile script fails alone: the server keeps serving and other scho
     const std::string hostile = create(s, a, "ecole-a", "hostile", R"(
 on("user.created", function(e)
   local t = {}
-  while true do pcall(function() t[#t + 1] = string.rep("x", 4096) end) end
+  while true do pcall(function() t[#t + 1] = string.rep("x", 1 << 20) end) end
 end)
 on("user.created", function(e) while true do end end)
 )");
@@ -235,8 +235,9 @@ on("user.created", function(e) while true do end end)
     s.app().events().drain();
     auto runsA = s.as(a.admin, "ecole-a", "GET", "/api/v1/scripts/" + hostile + "/runs").json()["items"];
     REQUIRE(runsA.size() == 2);
-    std::set<std::string> outcomes = {runsA[0]["status"], runsA[1]["status"]};
-    CHECK(outcomes == std::set<std::string>{"memory-limit", "deadline"});
+    std::multiset<std::string> outcomes = {runsA[0]["status"], runsA[1]["status"]};
+    CHECK(outcomes.count("memory-limit") == 1);  // the bomb; the loop stops at whichever limit comes first
+    CHECK(outcomes.count("instruction-limit") + outcomes.count("deadline") == 1);
     auto runsB = s.as(b.admin, "ecole-b", "GET", "/api/v1/scripts/" + calm + "/runs").json()["items"];
     REQUIRE(runsB.size() == 1);
     CHECK(runsB[0]["status"] == "ok");
