@@ -122,7 +122,8 @@ Status UsageService::check(data::Connection& c, const std::string& tenantId, con
         return Status(Code::kInvalidArgument, "unknown-limit", "No plan limit is named " + limit + ".")
             .addExtra("limit", limit);
     }
-    const auto& [metric, column] = *which;
+    const std::string metric = which->first;
+    const std::string column = which->second;  // a plain variable: clang does not capture structured bindings
     auto sub = c.queryOne("SELECT s.plan_code, s.currency, s.billing_interval, p." + column +
                               " AS max FROM platform_subscriptions s JOIN platform_plans p ON p.code = s.plan_code "
                               "WHERE s.tenant_id = ?",
