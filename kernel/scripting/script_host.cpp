@@ -130,21 +130,24 @@ std::shared_ptr<ScriptHost::Tenant> ScriptHost::tenant(const std::string& tenant
     }
     std::lock_guard lock(t->mutex);
     if (t->indexedAt == Clock::time_point{} || Clock::now() - t->indexedAt > kIndexTtl) {
-        tenancy::TenantDb db(db_, tenantId);
-        t->events.clear();
-        t->filters.clear();
-        for (const auto& r : db.query("SELECT triggers FROM scripts WHERE tenant_id = @tenant AND enabled = 1")) {
-            for (const auto& trigger : json::parse(r.text("triggers"), nullptr, false)) {
-                if (trigger.value("kind", "") == "on") {
-                    t->events.insert(trigger.value("key", ""));
-                } else if (trigger.value("kind", "") == "filter") {
-                    t->filters.insert(trigger.value("key", ""));
+        // One connection at a time: callers (a filter during a user's creation)
+        // may already hold one.
+        {
+            tenancy::TenantDb db(db_, tenantId);
+            t->events.clear();
+            t->filters.clear();
+            for (const auto& r : db.query("SELECT triggers FROM scripts WHERE tenant_id = @tenant AND enabled = 1")) {
+                for (const auto& trigger : json::parse(r.text("triggers"), nullptr, false)) {
+                    if (trigger.value("kind", "") == "on") {
+                        t->events.insert(trigger.value("key", ""));
+                    } else if (trigger.value("kind", "") == "filter") {
+                        t->filters.insert(trigger.value("key", ""));
+                    }
                 }
             }
-        }
-        auto lease = db_.acquire();
-        if (auto row = lease->queryOne("SELECT timezone FROM tenants WHERE id = ?", {tenantId})) {
-            t->timezone = row->text("timezone");
+            if (auto row = db.queryOne("SELECT timezone FROM tenants WHERE id = @tenant")) {
+                t->timezone = row->text("timezone");
+            }
         }
         t->limits = limitsFor(tenantId);
         t->indexedAt = Clock::now();
@@ -178,7 +181,7 @@ std::map<std::string, HostFunction> ScriptHost::hostFunctions(bool dryRun) {
             return json(nullptr);
         }
         tenancy::TenantDb db(db_, ctx.tenantId);
-        auto school = db_.acquire()->queryOne("SELECT name, locale FROM tenants WHERE id = ?", {ctx.tenantId});
+        auto school = db.queryOne("SELECT name, locale FROM tenants WHERE id = @tenant");
         int sent = 0;
         for (const auto& id : to) {
             if (!id.is_string()) {
@@ -283,10 +286,14 @@ Status ScriptHost::ensureLoaded(Tenant& t) {
     }
     t.sandbox = makeSandbox(t.id, false);
     t.versions.clear();
-    tenancy::TenantDb db(db_, t.id);
+    std::vector<data::Row> scripts;
+    {
+        tenancy::TenantDb db(db_, t.id);  // released before scripts run
+        scripts = db.query("SELECT id, version, source, settings FROM scripts WHERE tenant_id = @tenant AND "
+                           "enabled = 1 ORDER BY name");
+    }
     const auto limits = t.limits;
-    for (const auto& r : db.query("SELECT id, version, source, settings FROM scripts WHERE tenant_id = @tenant AND "
-                                  "enabled = 1 ORDER BY name")) {
+    for (const auto& r : scripts) {
         RunContext ctx;
         ctx.tenantId = t.id;
         ctx.scriptId = r.text("id");
