@@ -8,6 +8,7 @@
 #include <cctype>
 #include <chrono>
 #include <sstream>
+#include <thread>
 
 namespace ardoise::kernel::data {
 
@@ -123,6 +124,20 @@ std::string bindMarkers(const std::string& sql) {
 
 // ---------------------------------------------------------------- statements
 
+namespace {
+// Retry while another connection holds the lock: 50 µs naps for the first
+// ~10 ms, then 1 ms naps, giving up after about 10 s.
+int busyWait(void*, int attempt) {
+    constexpr int kShort = 200;
+    constexpr int kLong = 10000;
+    if (attempt >= kShort + kLong) {
+        return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(attempt < kShort ? 50 : 1000));
+    return 1;
+}
+}  // namespace
+
 struct CachedStatement {
     struct Slot {
         std::string text;
@@ -143,7 +158,11 @@ Connection::Connection(Dialect dialect, const std::string& url) : dialect_(diale
             session_ = std::make_unique<soci::session>(soci::sqlite3, "db=" + url + " timeout=10");
             *session_ << "PRAGMA journal_mode=WAL";
             *session_ << "PRAGMA foreign_keys=ON";
-            *session_ << "PRAGMA busy_timeout=10000";
+            // SQLite's own busy handler sleeps 1, 2, 5, 10… ms: two threads of
+            // this process taking turns at the write lock would spend most of
+            // their time asleep. Short sleeps first, the same 10 s in all.
+            auto* backend = static_cast<soci::sqlite3_session_backend*>(session_->get_backend());
+            sqlite_api::sqlite3_busy_handler(backend->conn_, &busyWait, nullptr);
             *session_ << "PRAGMA synchronous=NORMAL";
         } else {
             session_ = std::make_unique<soci::session>(soci::postgresql, url);

@@ -154,11 +154,15 @@ int EventBus::dispatchOnce() {
         }
     }
     const auto now = data::nowSeconds();
+    // One statement for the batch.
+    std::string sql = "UPDATE platform_events SET status = 'dispatched', dispatched_at = ?, locked_until = NULL "
+                      "WHERE id IN (";
+    data::Params params{now};
     for (const auto& r : rows) {
-        lease->exec("UPDATE platform_events SET status = 'dispatched', dispatched_at = ?, locked_until = NULL "
-                    "WHERE id = ?",
-                    {now, r.text("id")});
+        sql += params.size() == 1 ? "?" : ", ?";
+        params.emplace_back(r.text("id"));
     }
+    lease->exec(sql + ")", params);
     tx.commit();
     if (!failed.empty()) {
         jobs_.poke();

@@ -99,13 +99,16 @@ public:
     const std::vector<Trigger>& triggers() const { return triggers_; }
     /// Bytes the state holds now.
     std::size_t memoryInUse() const;
+    /// A full garbage collection (what an idle state holds is then live data).
+    void collectGarbage();
 
     struct State;
     /// Records a trigger (called by on/every/filter while a script loads).
     void triggersFor(const std::string& scriptId, const std::string& kind, const std::string& key, int ref);
 
 private:
-    RunResult run(const std::function<int(lua_State*)>& body, const Limits& limits, RunContext& context);
+    template <typename Body>  // int(lua_State*), defined and used in sandbox.cpp
+    RunResult run(Body&& body, const Limits& limits, RunContext& context);
     void dropTriggers(const std::string& scriptId);
 
     std::unique_ptr<State> state_;

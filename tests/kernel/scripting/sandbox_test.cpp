@@ -56,6 +56,17 @@ TEST_CASE("Scripts run, register triggers and pass values both ways", "[lua]") {
     CHECK(box.triggers().size() == 1);
 }
 
+TEST_CASE("A host function that throws fails the run, not the process", "[lua]") {
+    std::map<std::string, HostFunction> globals = {
+        {"boom", [](RunContext&, const json&) -> ardoise::Result<json> { throw std::runtime_error("pool exhausted"); }}};
+    Sandbox box(8u << 20, globals, {});
+    auto r = runScript(box, R"(on("test", function(e) local ok, err = pcall(boom) return err end))");
+    REQUIRE(r.ok());
+    CHECK(r.value.get<std::string>().find("pool exhausted") != std::string::npos);
+    auto again = runScript(box, R"(on("test", function(e) return e.id end))");  // the state is still sound
+    CHECK(again.value == "e1");
+}
+
 TEST_CASE("Dangerous libraries and functions are absent", "[lua][attack]") {
     Sandbox box = makeBox();
     for (const std::string attempt :
