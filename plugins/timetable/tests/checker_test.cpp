@@ -14,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "../checker/src/xml_reader.hpp"
@@ -1226,4 +1227,67 @@ TEST_CASE("checker: malformed input is a clear error", "[timetable][checker]") {
   CHECK_THROWS_WITH(tc::check(c.fetText, "<Activities_Timetable><Activity><Id>x1</Id></Activity></Activities_Timetable>"),
                     Catch::Contains("not an integer"));
   CHECK_THROWS_AS(tc::check(c.fetText.substr(0, c.fetText.size() / 2), tt), std::runtime_error);
+}
+
+TEST_CASE("checker: pair and selection constraints (synthetic instance)", "[timetable][checker]") {
+  auto activity = [](int id, const std::string& teacher, const std::string& students) {
+    return "<Activity><Teacher>" + teacher + "</Teacher><Subject>M</Subject><Students>" + students +
+           "</Students><Duration>1</Duration><Id>" + std::to_string(id) +
+           "</Id><Activity_Group_Id>0</Activity_Group_Id><Active>true</Active></Activity>\n";
+  };
+  const std::string fet = R"(<fet version="6.8.5">
+<Days_List><Day><Name>Mon</Name></Day><Day><Name>Tue</Name></Day><Day><Name>Wed</Name></Day></Days_List>
+<Hours_List><Hour><Name>h1</Name></Hour><Hour><Name>h2</Name></Hour><Hour><Name>h3</Name></Hour><Hour><Name>h4</Name></Hour></Hours_List>
+<Teachers_List><Teacher><Name>T1</Name></Teacher><Teacher><Name>T2</Name></Teacher><Teacher><Name>T3</Name></Teacher><Teacher><Name>T4</Name></Teacher></Teachers_List>
+<Students_List><Year><Name>Y1</Name></Year><Year><Name>Y3</Name></Year><Year><Name>Y4</Name></Year></Students_List>
+<Activities_List>
+)" + activity(1, "T1", "Y1") + activity(2, "T2", "Y1") + activity(3, "T3", "Y3") + activity(4, "T4", "Y4") +
+                          R"(</Activities_List>
+<Time_Constraints_List>
+<ConstraintBasicCompulsoryTime><Weight_Percentage>100</Weight_Percentage></ConstraintBasicCompulsoryTime>
+<ConstraintTwoActivitiesConsecutive><Weight_Percentage>100</Weight_Percentage><First_Activity_Id>1</First_Activity_Id><Second_Activity_Id>2</Second_Activity_Id></ConstraintTwoActivitiesConsecutive>
+<ConstraintTwoActivitiesOrdered><Weight_Percentage>100</Weight_Percentage><First_Activity_Id>3</First_Activity_Id><Second_Activity_Id>4</Second_Activity_Id></ConstraintTwoActivitiesOrdered>
+<ConstraintTwoActivitiesGrouped><Weight_Percentage>50</Weight_Percentage><First_Activity_Id>2</First_Activity_Id><Second_Activity_Id>3</Second_Activity_Id></ConstraintTwoActivitiesGrouped>
+<ConstraintMinGapsBetweenActivities><Weight_Percentage>100</Weight_Percentage><Number_of_Activities>2</Number_of_Activities><Activity_Id>3</Activity_Id><Activity_Id>4</Activity_Id><MinGaps>1</MinGaps></ConstraintMinGapsBetweenActivities>
+<ConstraintMaxDaysBetweenActivities><Weight_Percentage>100</Weight_Percentage><Number_of_Activities>2</Number_of_Activities><Activity_Id>1</Activity_Id><Activity_Id>4</Activity_Id><MaxDays>1</MaxDays></ConstraintMaxDaysBetweenActivities>
+<ConstraintActivitiesOccupyMaxTimeSlotsFromSelection><Weight_Percentage>100</Weight_Percentage><Number_of_Activities>4</Number_of_Activities><Activity_Id>1</Activity_Id><Activity_Id>2</Activity_Id><Activity_Id>3</Activity_Id><Activity_Id>4</Activity_Id>
+  <Number_of_Selected_Time_Slots>2</Number_of_Selected_Time_Slots>
+  <Selected_Time_Slot><Selected_Day>Wed</Selected_Day><Selected_Hour>h2</Selected_Hour></Selected_Time_Slot>
+  <Selected_Time_Slot><Selected_Day>Wed</Selected_Day><Selected_Hour>h3</Selected_Hour></Selected_Time_Slot>
+  <Max_Number_of_Occupied_Time_Slots>1</Max_Number_of_Occupied_Time_Slots></ConstraintActivitiesOccupyMaxTimeSlotsFromSelection>
+<ConstraintStudentsSetMaxDaysPerWeek><Weight_Percentage>100</Weight_Percentage><Students>Y1</Students><Max_Days_Per_Week>1</Max_Days_Per_Week></ConstraintStudentsSetMaxDaysPerWeek>
+<ConstraintMinGapsBetweenActivities><Weight_Percentage>100</Weight_Percentage><Number_of_Activities>2</Number_of_Activities><Activity_Id>1</Activity_Id><Activity_Id>2</Activity_Id></ConstraintMinGapsBetweenActivities>
+</Time_Constraints_List>
+<Space_Constraints_List/>
+</fet>
+)";
+  auto tt = [](std::vector<std::tuple<int, std::string, std::string>> placements) {
+    std::string o = "<Activities_Timetable>\n";
+    for (auto& [id, day, hour] : placements) {
+      o += "<Activity><Id>" + std::to_string(id) + "</Id><Day>" + day + "</Day><Hour>" + hour + "</Hour><Room></Room></Activity>\n";
+    }
+    return o + "</Activities_Timetable>\n";
+  };
+  // Valid, except the soft grouping of 2 and 3 (50 % -> 0.5).
+  tc::Report r = tc::check(fet, tt({{1, "Mon", "h1"}, {2, "Mon", "h2"}, {3, "Mon", "h4"}, {4, "Tue", "h1"}}));
+  INFO(dump(r));
+  CHECK(r.hardViolations.empty());
+  CHECK(r.softConflicts == Approx(0.5));
+  REQUIRE(r.softViolations.size() == 1);
+  CHECK(r.softViolations[0].rfind("ConstraintTwoActivitiesGrouped", 0) == 0);
+  // The second min gaps constraint lacks <MinGaps>: listed, not ignored.
+  REQUIRE(r.unsupported.size() == 1);
+  CHECK(r.unsupported[0].find("MinGaps") != std::string::npos);
+
+  r = tc::check(fet, tt({{1, "Mon", "h2"}, {2, "Tue", "h1"}, {3, "Wed", "h2"}, {4, "Wed", "h3"}}));
+  INFO(dump(r));
+  CHECK(hasHard(r, "ConstraintTwoActivitiesConsecutive", 1));
+  CHECK(hasHard(r, "ConstraintMinGapsBetweenActivities", 3));
+  CHECK(hasHard(r, "ConstraintMaxDaysBetweenActivities", 4));
+  CHECK(hasHard(r, "ConstraintActivitiesOccupyMaxTimeSlotsFromSelection"));
+  CHECK(hasHard(r, "ConstraintStudentsSetMaxDaysPerWeek"));
+  CHECK_FALSE(hasHard(r, "ConstraintTwoActivitiesOrdered"));
+
+  r = tc::check(fet, tt({{1, "Mon", "h1"}, {2, "Mon", "h2"}, {3, "Tue", "h2"}, {4, "Mon", "h4"}}));
+  CHECK(hasHard(r, "ConstraintTwoActivitiesOrdered", 3));
 }

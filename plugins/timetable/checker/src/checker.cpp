@@ -57,6 +57,11 @@ struct Constraint {
   bool hard() const { return weight >= 100.0; }
 };
 
+// A constraint lacks a field the checker needs: the constraint is listed as unsupported.
+struct MissingField : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 std::string trimmed(std::string_view s) {
   auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string_view::npos) {
@@ -108,7 +113,11 @@ class Checker {
     checkBasicSpace();
     markPreferredRooms();
     for (const Constraint& c : constraints_) {
-      evaluate(c);
+      try {
+        evaluate(c);
+      } catch (const MissingField& e) {
+        unsupported(c, e.what());
+      }
     }
     return std::move(report_);
   }
@@ -305,7 +314,9 @@ class Checker {
         if (it == teacherIdx_.end()) {
           throw std::runtime_error(where + " names an unknown teacher '" + t + "'");
         }
-        act.teacherIdx.push_back(it->second);
+        if (std::find(act.teacherIdx.begin(), act.teacherIdx.end(), it->second) == act.teacherIdx.end()) {
+          act.teacherIdx.push_back(it->second);
+        }
       }
       std::set<int> subs;
       int sum = 0;
@@ -582,7 +593,21 @@ class Checker {
   }
 
   int intField(const Constraint& c, std::string_view field) const {
-    return toInt(required(*c.e, field, c.type).text, c.type + " " + std::string(field));
+    const std::string* t = c.e->childText(field);
+    if (t == nullptr) {
+      throw MissingField("missing <" + std::string(field) + "> (constraint skipped)");
+    }
+    return toInt(*t, c.type + " " + std::string(field));
+  }
+
+  // The active activity whose id is in that field, or nullptr (unknown or inactive: ignored).
+  const Activity* activityField(const Constraint& c, std::string_view field) const {
+    int id = intField(c, field);
+    auto it = actIdx_.find(id);
+    if (it == actIdx_.end() || !acts_[it->second].active) {
+      return nullptr;
+    }
+    return &acts_[it->second];
   }
 
   std::vector<int> slotList(const Constraint& c, std::string_view item, std::string_view dayField,
@@ -617,14 +642,7 @@ class Checker {
     return out;
   }
 
-  const Activity* oneActivity(const Constraint& c) const {
-    int id = intField(c, "Activity_Id");
-    auto it = actIdx_.find(id);
-    if (it == actIdx_.end() || !acts_[it->second].active) {
-      return nullptr;
-    }
-    return &acts_[it->second];
-  }
+  const Activity* oneActivity(const Constraint& c) const { return activityField(c, "Activity_Id"); }
 
   // Teachers a constraint applies to: one named teacher (field) or all (empty field name).
   std::vector<int> teachersFor(const Constraint& c, std::string_view field) {
@@ -1147,6 +1165,129 @@ class Checker {
     return std::find(v.begin(), v.end(), x) != v.end();
   }
 
+  // ---------- rules for types absent from the shared instances ----------
+
+  // Two (or three) named activities and a relation between their placements.
+  void relation(const Constraint& c, std::vector<std::string_view> fields, const char* what,
+                const std::function<bool(const std::vector<const Activity*>&)>& holds) {
+    std::vector<const Activity*> list;
+    for (auto f : fields) {
+      const Activity* a = activityField(c, f);
+      if (a == nullptr || !a->placed) {
+        return;
+      }
+      list.push_back(a);
+    }
+    if (!holds(list)) {
+      std::string ids, at;
+      for (const Activity* a : list) {
+        ids += (ids.empty() ? "" : ", ") + std::to_string(a->id);
+        at += (at.empty() ? "" : ", ") + where(*a);
+      }
+      violation(c, "activities " + ids + " (at " + at + ") are not " + what);
+    }
+  }
+
+  static bool adjacent(const Activity& a, const Activity& b) {
+    return a.day == b.day && (a.hour + a.duration == b.hour || b.hour + b.duration == a.hour);
+  }
+
+  void minGapsBetween(const Constraint& c) {
+    int minGaps = intField(c, "MinGaps");
+    auto list = activityList(c);
+    for (std::size_t i = 1; i < list.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        const Activity& a = acts_[list[i]];
+        const Activity& b = acts_[list[j]];
+        if (!a.placed || !b.placed || a.day != b.day) {
+          continue;
+        }
+        const Activity& first = a.hour <= b.hour ? a : b;
+        const Activity& second = a.hour <= b.hour ? b : a;
+        int gap = second.hour - (first.hour + first.duration);
+        if (gap < minGaps) {
+          violation(c, "activities " + std::to_string(a.id) + " and " + std::to_string(b.id) + " on " + days_[a.day] +
+                           " are separated by " + std::to_string(std::max(gap, 0)) + " hours, fewer than " +
+                           std::to_string(minGaps));
+        }
+      }
+    }
+  }
+
+  void maxDaysBetween(const Constraint& c) {
+    int maxDays = intField(c, "MaxDays");
+    auto list = activityList(c);
+    for (std::size_t i = 1; i < list.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        const Activity& a = acts_[list[i]];
+        const Activity& b = acts_[list[j]];
+        int dist = std::abs(a.day - b.day);
+        if (a.placed && b.placed && dist > maxDays) {
+          violation(c, "activities " + std::to_string(a.id) + " and " + std::to_string(b.id) + " are " +
+                           std::to_string(dist) + " days apart, more than " + std::to_string(maxDays), dist - maxDays);
+        }
+      }
+    }
+  }
+
+  void occupyFromSelection(const Constraint& c, bool isMax) {
+    int bound = intField(c, isMax ? "Max_Number_of_Occupied_Time_Slots" : "Min_Number_of_Occupied_Time_Slots");
+    auto selected = slotList(c, "Selected_Time_Slot", "Selected_Day", "Selected_Hour");
+    std::set<int> sel(selected.begin(), selected.end());
+    std::set<int> occupied;
+    for (int i : activityList(c)) {
+      for (int s : slotsOf(acts_[i])) {
+        if (sel.count(s) > 0) {
+          occupied.insert(s);
+        }
+      }
+    }
+    int n = static_cast<int>(occupied.size());
+    if (isMax ? n > bound : n < bound) {
+      violation(c, "the activities occupy " + std::to_string(n) + " of the selected time slots, " +
+                       (isMax ? "more" : "fewer") + " than " + std::to_string(bound));
+    }
+  }
+
+  void maxSimultaneousInSelection(const Constraint& c) {
+    int bound = intField(c, "Max_Number_of_Simultaneous_Activities");
+    auto selected = slotList(c, "Selected_Time_Slot", "Selected_Day", "Selected_Hour");
+    auto list = activityList(c);
+    for (int s : std::set<int>(selected.begin(), selected.end())) {
+      int n = 0;
+      for (int i : list) {
+        auto occ = slotsOf(acts_[i]);
+        n += std::find(occ.begin(), occ.end(), s) != occ.end() ? 1 : 0;
+      }
+      if (n > bound) {
+        violation(c, std::to_string(n) + " of the activities are simultaneous on " + slotName(s) + ", more than " +
+                         std::to_string(bound));
+      }
+    }
+  }
+
+  void activityTagMaxHoursContinuously(const Constraint& c, const std::vector<Resource>& rs) {
+    int maxH = intField(c, "Maximum_Hours_Continuously");
+    std::string tag = text(c, "Activity_Tag");
+    for (const Resource& r : rs) {
+      for (int d = 0; d < nD_; ++d) {
+        int run = 0, longest = 0;
+        for (int h = 0; h < nH_; ++h) {
+          bool tagged = false;
+          for (int i : (*r.grid)[d * nH_ + h]) {
+            tagged = tagged || has(acts_[i].tags, tag);
+          }
+          run = tagged ? run + 1 : 0;
+          longest = std::max(longest, run);
+        }
+        if (longest > maxH) {
+          violation(c, r.label + " has " + std::to_string(longest) + " consecutive hours tagged '" + tag + "' on " +
+                           days_[d] + ", more than " + std::to_string(maxH));
+        }
+      }
+    }
+  }
+
   // Activities concerned by a preferred-room constraint (activity, subject, tag, subject+tag): for
   // them FET ignores home rooms (a students set's or a teacher's), so the checker does too.
   void markPreferredRooms() {
@@ -1344,6 +1485,52 @@ class Checker {
       std::string teacher = text(c, "Teacher");
       rooms(activitiesWhere([&](const Activity& a) { return a.teachers.size() == 1 && a.teachers[0] == teacher && homeRoomApplies(a); }),
             roomLabel("teacher " + teacher));
+    } else if (t == "ConstraintTwoActivitiesConsecutive") {
+      relation(c, {"First_Activity_Id", "Second_Activity_Id"}, "consecutive (second right after first)",
+               [](const auto& v) { return v[0]->day == v[1]->day && v[0]->hour + v[0]->duration == v[1]->hour; });
+    } else if (t == "ConstraintTwoActivitiesGrouped") {
+      relation(c, {"First_Activity_Id", "Second_Activity_Id"}, "grouped (adjacent, same day)",
+               [](const auto& v) { return adjacent(*v[0], *v[1]); });
+    } else if (t == "ConstraintThreeActivitiesGrouped") {
+      relation(c, {"First_Activity_Id", "Second_Activity_Id", "Third_Activity_Id"}, "grouped (one block, same day)",
+               [](const auto& v) {
+                 if (v[0]->day != v[1]->day || v[1]->day != v[2]->day) {
+                   return false;
+                 }
+                 std::vector<const Activity*> w(v.begin(), v.end());
+                 std::sort(w.begin(), w.end(), [](const Activity* a, const Activity* b) { return a->hour < b->hour; });
+                 return w[0]->hour + w[0]->duration == w[1]->hour && w[1]->hour + w[1]->duration == w[2]->hour;
+               });
+    } else if (t == "ConstraintTwoActivitiesOrdered") {
+      relation(c, {"First_Activity_Id", "Second_Activity_Id"}, "ordered (second after the end of first)",
+               [](const auto& v) {
+                 return v[0]->day < v[1]->day || (v[0]->day == v[1]->day && v[0]->hour + v[0]->duration <= v[1]->hour);
+               });
+    } else if (t == "ConstraintTwoActivitiesOrderedIfSameDay") {
+      relation(c, {"First_Activity_Id", "Second_Activity_Id"}, "ordered on their common day",
+               [](const auto& v) { return v[0]->day != v[1]->day || v[0]->hour + v[0]->duration <= v[1]->hour; });
+    } else if (t == "ConstraintMinGapsBetweenActivities") {
+      minGapsBetween(c);
+    } else if (t == "ConstraintMaxDaysBetweenActivities") {
+      maxDaysBetween(c);
+    } else if (t == "ConstraintActivitiesOccupyMaxTimeSlotsFromSelection") {
+      occupyFromSelection(c, true);
+    } else if (t == "ConstraintActivitiesOccupyMinTimeSlotsFromSelection") {
+      occupyFromSelection(c, false);
+    } else if (t == "ConstraintActivitiesMaxSimultaneousInSelectedTimeSlots") {
+      maxSimultaneousInSelection(c);
+    } else if (t == "ConstraintStudentsMaxDaysPerWeek") {
+      maxDaysPerWeek(c, subgroupResources(subgroupsFor(c, "")));
+    } else if (t == "ConstraintStudentsSetMaxDaysPerWeek") {
+      maxDaysPerWeek(c, subgroupResources(subgroupsFor(c, "Students")));
+    } else if (t == "ConstraintTeachersActivityTagMaxHoursContinuously") {
+      activityTagMaxHoursContinuously(c, teacherResources(teachersFor(c, "")));
+    } else if (t == "ConstraintTeacherActivityTagMaxHoursContinuously") {
+      activityTagMaxHoursContinuously(c, teacherResources(teachersFor(c, "Teacher_Name")));
+    } else if (t == "ConstraintStudentsActivityTagMaxHoursContinuously") {
+      activityTagMaxHoursContinuously(c, subgroupResources(subgroupsFor(c, "")));
+    } else if (t == "ConstraintStudentsSetActivityTagMaxHoursContinuously") {
+      activityTagMaxHoursContinuously(c, subgroupResources(subgroupsFor(c, "Students")));
     } else {
       unsupported(c, "not evaluated by this checker");
     }
