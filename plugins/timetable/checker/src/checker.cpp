@@ -1029,12 +1029,21 @@ class Checker {
       if (!a->placed) {
         continue;
       }
+      // One conflict per occupied slot outside the allowed ones.
+      int outside = 0;
+      std::string first;
       for (int s : slotsOf(*a)) {
         if (allowed.count(s) == 0) {
-          violation(c, "activity " + std::to_string(a->id) + " occupies " + slotName(s) +
-                           ", not one of its allowed time slots");
-          break;
+          if (outside++ == 0) {
+            first = slotName(s);
+          }
         }
+      }
+      if (outside > 0) {
+        violation(c, "activity " + std::to_string(a->id) + " occupies " + first +
+                         (outside > 1 ? " (and " + std::to_string(outside - 1) + " more)" : "") +
+                         ", not one of its allowed time slots",
+                  outside);
       }
     }
   }
