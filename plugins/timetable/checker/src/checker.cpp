@@ -945,8 +945,10 @@ class Checker {
         }
       }
       if (n > 0) {
-        violation(c, label + " is not available on " + first + (n > 1 ? " (and " + std::to_string(n - 1) + " more)" : "") +
-                         " but has activity " + std::to_string(a.id) + " then",
+        std::string more = n > 1 ? " (and " + std::to_string(n - 1) + " more)" : "";
+        violation(c, label.empty() ? "activity " + std::to_string(a.id) + " occupies the break " + first + more
+                                   : label + " is not available on " + first + more + " but has activity " +
+                                         std::to_string(a.id) + " then",
                   n);
       }
     }
@@ -1351,7 +1353,7 @@ class Checker {
       return;  // evaluated first, always
     }
     if (t == "ConstraintBreakTimes") {
-      notAvailable(c, slotList(c, "Break_Time", "Day", "Hour"), "the break",
+      notAvailable(c, slotList(c, "Break_Time", "Day", "Hour"), "",
                    [](const Activity&) { return true; });
     } else if (t == "ConstraintTeacherNotAvailableTimes") {
       std::string teacher = text(c, "Teacher");
