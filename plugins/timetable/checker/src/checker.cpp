@@ -305,7 +305,11 @@ class Checker {
       if (const std::string* g = a->childText("Activity_Group_Id")) {
         act.groupId = toInt(*g, where + " Activity_Group_Id");
       }
-      if (const std::string* n = a->childText("Number_Of_Students")) {
+      const std::string* n = a->childText("Number_Of_Students");
+      if (n == nullptr) {
+        n = a->childText("Number_of_Students");
+      }
+      if (n != nullptr && !trimmed(*n).empty()) {
         act.declaredStudents = toInt(*n, where + " Number_Of_Students");
       }
       act.active = isTrue(*a, "Active", true);
@@ -1357,6 +1361,10 @@ class Checker {
                    [](const Activity&) { return true; });
     } else if (t == "ConstraintTeacherNotAvailableTimes") {
       std::string teacher = text(c, "Teacher");
+      if (teacherIdx_.count(teacher) == 0) {
+        unsupported(c, "unknown teacher '" + teacher + "' (constraint skipped)");
+        return;
+      }
       notAvailable(c, slotList(c, "Not_Available_Time", "Day", "Hour"), "teacher " + teacher,
                    [&](const Activity& a) { return has(a.teachers, teacher); });
     } else if (t == "ConstraintStudentsSetNotAvailableTimes") {
@@ -1368,6 +1376,10 @@ class Checker {
       });
     } else if (t == "ConstraintRoomNotAvailableTimes") {
       std::string room = text(c, "Room");
+      if (rooms_.count(room) == 0) {
+        unsupported(c, "unknown room '" + room + "' (constraint skipped)");
+        return;
+      }
       notAvailable(c, slotList(c, "Not_Available_Time", "Day", "Hour"), "room " + room, [&](const Activity& a) {
         return a.room == room || has(a.realRooms, room);
       });
