@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -16,6 +18,8 @@
 #include <string>
 #include <tuple>
 #include <vector>
+
+#include <sys/wait.h>
 
 #include "../checker/src/xml_reader.hpp"
 #include "timetable/checker.hpp"
@@ -1291,3 +1295,29 @@ TEST_CASE("checker: pair and selection constraints (synthetic instance)", "[time
   r = tc::check(fet, tt({{1, "Mon", "h1"}, {2, "Mon", "h2"}, {3, "Tue", "h2"}, {4, "Mon", "h4"}}));
   CHECK(hasHard(r, "ConstraintTwoActivitiesOrdered", 3));
 }
+
+#ifdef ARDOISE_TIMETABLE_CHECK
+TEST_CASE("timetable_check: exit status 0 valid, 1 hard violations, 2 unreadable input", "[timetable][checker]") {
+  const std::string tool = ARDOISE_TIMETABLE_CHECK;
+  const std::string fet = kFetDir + std::string(kSudan) + ".fet";
+  const std::string ref = kFetDir + "fet-reference/" + std::string(kSudan) + ".activities.xml";
+  auto status = [](const std::string& cmd) {
+    int rc = std::system((cmd + " > /dev/null 2>&1").c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  };
+  CHECK(status("'" + tool + "' '" + fet + "' '" + ref + "'") == 0);
+
+  Case c(kSudan);
+  c.remove(c.entries.front().id);
+  const std::string mutated = std::string(ARDOISE_BUILD_DIR) + "/timetable_check_mutated.xml";
+  {
+    std::ofstream out(mutated, std::ios::binary);
+    out << c.timetable();
+  }
+  CHECK(status("'" + tool + "' '" + fet + "' '" + mutated + "'") == 1);
+  CHECK(status("'" + tool + "' '" + fet + "' /nonexistent.xml") == 2);
+  CHECK(status("'" + tool + "' '" + ref + "' '" + ref + "'") == 2);
+  CHECK(status("'" + tool + "'") == 2);
+  std::remove(mutated.c_str());
+}
+#endif
