@@ -134,22 +134,15 @@ std::set<std::string> relatedSets(const Built& b, const std::string& setId) {
         up = it->second["parent_id"];
         out.insert(up);
     }
+    std::set<std::string> below{setId};
     for (int round = 0; round < 3; ++round) {
         for (const auto& [id, item] : b.items) {
-            if (item.contains("parent_id") && item.value("kind", "") != "" && out.count(item["parent_id"]) &&
-                b.items.count(item["parent_id"]) && item["parent_id"] != up) {
-                // descendants of the set itself (not of its ancestors)
-                std::string p = item["parent_id"];
-                bool below = p == setId;
-                for (auto q = b.items.find(p); !below && q != b.items.end() && q->second.contains("parent_id"); q = b.items.find(q->second["parent_id"].get<std::string>())) {
-                    below = q->second["parent_id"] == setId;
-                }
-                if (below) {
-                    out.insert(id);
-                }
+            if (b.is(id, "student_sets") && item.contains("parent_id") && below.count(item["parent_id"].get<std::string>())) {
+                below.insert(id);
             }
         }
     }
+    out.insert(below.begin(), below.end());
     return out;
 }
 
