@@ -199,7 +199,7 @@ bool isManager(const Request& r) { return r.principal && r.principal->can("timet
 Result<json> candidates(TenantServices& services, const Built& b, const std::string& timetableId, const std::string& date,
                         const json& lesson, const std::string& absent) {
     auto& db = services.db();
-    auto rows = db.query("SELECT activity_id, day, period FROM timetable_lessons WHERE tenant_id = @tenant AND timetable_id = ?", {timetableId});
+    auto rows = db.query("SELECT activity_id, lesson, day, period FROM timetable_lessons WHERE tenant_id = @tenant AND timetable_id = ?", {timetableId});
     auto extra = db.query("SELECT substitute_id, COUNT(*) AS n FROM timetable_overrides WHERE tenant_id = @tenant AND timetable_id = ? "
                           "GROUP BY substitute_id",
                           {timetableId});
@@ -228,14 +228,17 @@ Result<json> candidates(TenantServices& services, const Built& b, const std::str
             }
         }
     }
+    // Substitutes already teaching another lesson that overlaps, that day.
     for (const auto& o : *todays) {
-        auto it = b.items.find(o.activityId);
-        if (it == b.items.end()) {
-            continue;
+        for (const auto& row : *rows) {
+            if (row.text("activity_id") != o.activityId || row.integer("lesson") != o.lesson) {
+                continue;
+            }
+            const int d = static_cast<int>(row.integer("day")), p = static_cast<int>(row.integer("period")), l = periodsOf(b, o.activityId);
+            if (d == day && p < start + len && start < p + l) {
+                busy.insert(o.substitute);
+            }
         }
-        // The substitute's lesson that day, if it overlaps.
-        (void)it;
-        busy.insert(o.substitute);
     }
     const std::string subjectId = b.items.at(lesson["activity_id"].get<std::string>())["subject_id"];
     const std::string schoolSubject = b.items.count(subjectId) ? b.items.at(subjectId).value("subject_id", "") : "";
@@ -729,6 +732,9 @@ std::vector<Route> scheduleRoutes() {
                             runSchema));
     out.back().successStatus = 202;
     out.push_back(makeRoute("GET", "/terms/{term}/runs", "timetable.manage", "A term's generation runs, newest first", [](Request& r) -> Result<Response> {
+        if (auto term = loadTerm(r.services->db(), r.param("term"), r.locale); !term) {
+            return term.status();
+        }
         auto rows = r.services->db().query("SELECT * FROM timetable_runs WHERE tenant_id = @tenant AND term_id = ? ORDER BY created_us DESC, id",
                                            {r.param("term")});
         if (!rows) {
