@@ -13,9 +13,9 @@ namespace tt = ardoise::timetable;
 namespace {
 
 std::string hhmm(int minutes) {
-    char buf[6];
-    std::snprintf(buf, sizeof buf, "%02d:%02d", (minutes / 60) % 24, minutes % 60);
-    return buf;
+    const int h = (minutes / 60) % 24, m = minutes % 60;
+    return std::string{static_cast<char>('0' + h / 10), static_cast<char>('0' + h % 10), ':', static_cast<char>('0' + m / 10),
+                       static_cast<char>('0' + m % 10)};
 }
 
 /// Activity ids of FET (numbers) in a constraint's fields named *Activity_Id become the plugin's ids.

@@ -1047,6 +1047,17 @@ std::vector<Route> scheduleRoutes() {
                                 if (weekdayOf(date) == 0) {
                                     return invalid(r.locale, "/date", "format", tr(r.locale, "Date invalide.", "Invalid date."));
                                 }
+                                auto existing = r.services->db().queryOne(
+                                    "SELECT substitute_id FROM timetable_overrides WHERE tenant_id = @tenant AND timetable_id = ? AND on_date = ? AND "
+                                    "activity_id = ? AND lesson = ?",
+                                    {r.param("id"), date, r.json["activity_id"].get<std::string>(), std::int64_t{r.json["lesson"].get<int>()}});
+                                if (!existing) {
+                                    return existing.status();
+                                }
+                                if (*existing) {
+                                    return Status(Code::kConflict, "already-substituted",
+                                                  tr(r.locale, "Ce cours a déjà un remplaçant ce jour-là.", "This lesson already has a substitute that day."));
+                                }
                                 auto lessons = lessonsView(*r.services, *b, r.param("id"), "teacher", absent, date);
                                 if (!lessons) {
                                     return lessons.status();
