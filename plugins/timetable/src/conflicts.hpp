@@ -27,100 +27,120 @@ struct Conflict {
 
 class ConflictIndex {
 public:
-    ConflictIndex(const tt::Instance& in, const tt::Timetable& timetable) : hours_(static_cast<int>(in.hours.size())) {
+    ConflictIndex(const tt::Instance& in, const tt::Timetable& timetable)
+        : hours_(static_cast<int>(in.hours.size())), slots_(static_cast<int>(in.days.size() * in.hours.size())) {
+        // Student sets resolve to their atomic subgroups (a year without
+        // groups, or a group without subgroups, is its own atom).
+        std::unordered_map<std::string, std::vector<int>> atoms;
+        auto atom = [&](const std::string& name) { return intern(students_, name); };
         for (const auto& y : in.years) {
-            std::vector<std::string> ya;
+            std::vector<int> ya;
             for (const auto& g : y.groups) {
-                std::vector<std::string> ga;
-                for (const auto& s : g.subgroups) {
-                    ga.push_back(s.name);
-                    atoms_[s.name] = {s.name};
+                std::vector<int> ga;
+                for (const auto& sg : g.subgroups) {
+                    ga.push_back(atom(sg.name));
+                    atoms[sg.name] = {ga.back()};
                 }
                 if (ga.empty()) {
-                    ga.push_back(g.name);
+                    ga.push_back(atom(g.name));
                 }
-                atoms_[g.name] = ga;
+                atoms[g.name] = ga;
                 ya.insert(ya.end(), ga.begin(), ga.end());
             }
             if (ya.empty()) {
-                ya.push_back(y.name);
+                ya.push_back(atom(y.name));
             }
-            atoms_[y.name] = ya;
+            atoms[y.name] = ya;
+        }
+        for (const auto& a : in.activities) {
+            Resources r;
+            r.activity = &a;
+            for (const auto& t : a.teachers) {
+                r.teachers.push_back(intern(teachers_, t));
+            }
+            for (const auto& st : a.students) {
+                auto it = atoms.find(st);
+                if (it == atoms.end()) {
+                    r.atoms.push_back(atom(st));
+                } else {
+                    r.atoms.insert(r.atoms.end(), it->second.begin(), it->second.end());
+                }
+            }
+            std::sort(r.atoms.begin(), r.atoms.end());
+            r.atoms.erase(std::unique(r.atoms.begin(), r.atoms.end()), r.atoms.end());
+            activities_[a.id] = std::move(r);
         }
         for (const auto& c : in.timeConstraints) {
             if (!c.active || c.weight < 100 || (c.type != "TeacherNotAvailableTimes" && c.type != "RoomNotAvailableTimes")) {
                 continue;
             }
             const bool teacher = c.type[0] == 'T';
-            auto& off = teacher ? teacherOff_[c.params.value("Teacher", "")] : roomOff_[c.params.value("Room", "")];
+            const int who = teacher ? intern(teachers_, c.params.value("Teacher", "")) : intern(rooms_, c.params.value("Room", ""));
+            auto& off = teacher ? teacherOff_ : roomOff_;
             for (const auto& t : c.params.value("Not_Available_Time", nlohmann::json::array())) {
                 const auto d = std::find(in.days.begin(), in.days.end(), t.value("Day", "")) - in.days.begin();
                 const auto h = std::find(in.hours.begin(), in.hours.end(), t.value("Hour", "")) - in.hours.begin();
-                off.insert(static_cast<int>(d) * hours_ + static_cast<int>(h));
+                off.insert(static_cast<long>(who) * slots_ + static_cast<long>(d) * hours_ + static_cast<long>(h));
             }
         }
-        for (const auto& a : in.activities) {
-            activities_[a.id] = &a;
-        }
         for (const auto& p : timetable) {
-            place(p, +1);
+            place(p);
         }
     }
 
-    /// The conflicts `p` would have, ignoring the lesson itself (and those in `ignore`, moved too).
-    std::vector<Conflict> check(const tt::Placement& p, const std::set<int>& ignore = {}) const {
+    /// The conflicts of the placement `p` with the other lessons of the indexed timetable.
+    std::vector<Conflict> check(const tt::Placement& p) const {
         std::vector<Conflict> out;
         auto it = activities_.find(p.activityId);
         if (it == activities_.end() || p.day < 0) {
             return out;
         }
-        const tt::Activity& a = *it->second;
+        const tt::Activity& a = *it->second.activity;
         if (p.hour < 0 || p.hour + a.duration > hours_) {
             out.push_back({"OutOfDay", "", {a.id}, "The lesson does not fit in the day.", "Le cours ne tient pas dans la journée."});
             return out;
         }
-        auto others = [&](const Occupancy& occ, const std::string& name, int slot) {
+        auto others = [&](const Occupancy& occ, int who, int slot) {
             std::vector<int> ids;
-            auto r = occ.find(name);
-            if (r == occ.end()) {
-                return ids;
-            }
-            auto s = r->second.find(slot);
-            if (s == r->second.end()) {
-                return ids;
-            }
-            for (int id : s->second) {
-                if (id != a.id && !ignore.count(id)) {
-                    ids.push_back(id);
+            auto cell = occ.find(static_cast<long>(who) * slots_ + slot);
+            if (cell != occ.end()) {
+                for (int id : cell->second) {
+                    if (id != a.id) {
+                        ids.push_back(id);
+                    }
                 }
             }
             return ids;
         };
+        const int room = p.room.empty() ? -1 : find(rooms_, p.room);
         for (int k = 0; k < a.duration; ++k) {
             const int slot = p.day * hours_ + p.hour + k;
-            for (const auto& t : a.teachers) {
-                if (auto ids = others(teachers_, t, slot); !ids.empty()) {
+            for (std::size_t i = 0; i < a.teachers.size(); ++i) {
+                const int t = it->second.teachers[i];
+                const std::string& name = a.teachers[i];
+                if (auto ids = others(teacherAt_, t, slot); !ids.empty()) {
                     ids.insert(ids.begin(), a.id);
-                    out.push_back({"TeacherClash", t, ids, t + " already teaches at that time.", t + " enseigne déjà à ce moment-là."});
+                    out.push_back({"TeacherClash", name, ids, name + " already teaches at that time.", name + " enseigne déjà à ce moment-là."});
                 }
-                if (auto off = teacherOff_.find(t); off != teacherOff_.end() && off->second.count(slot)) {
-                    out.push_back({"TeacherNotAvailable", t, {a.id}, t + " is not available at that time.",
-                                   t + " n'est pas disponible à ce moment-là."});
+                if (teacherOff_.count(static_cast<long>(t) * slots_ + slot)) {
+                    out.push_back({"TeacherNotAvailable", name, {a.id}, name + " is not available at that time.",
+                                   name + " n'est pas disponible à ce moment-là."});
                 }
             }
-            for (const auto& s : atomsOf(a)) {
-                if (auto ids = others(students_, s, slot); !ids.empty()) {
+            for (int s : it->second.atoms) {
+                if (auto ids = others(studentsAt_, s, slot); !ids.empty()) {
                     ids.insert(ids.begin(), a.id);
-                    out.push_back({"StudentsClash", s, ids, s + " already has a lesson at that time.", s + " a déjà un cours à ce moment-là."});
+                    const std::string& name = studentNames_[static_cast<std::size_t>(s)];
+                    out.push_back({"StudentsClash", name, ids, name + " already has a lesson at that time.", name + " a déjà un cours à ce moment-là."});
                 }
             }
-            if (!p.room.empty()) {
-                if (auto ids = others(rooms_, p.room, slot); !ids.empty()) {
+            if (room >= 0) {
+                if (auto ids = others(roomAt_, room, slot); !ids.empty()) {
                     ids.insert(ids.begin(), a.id);
                     out.push_back({"RoomClash", p.room, ids, "The room " + p.room + " is already taken at that time.",
                                    "La salle " + p.room + " est déjà occupée à ce moment-là."});
                 }
-                if (auto off = roomOff_.find(p.room); off != roomOff_.end() && off->second.count(slot)) {
+                if (roomOff_.count(static_cast<long>(room) * slots_ + slot)) {
                     out.push_back({"RoomNotAvailable", p.room, {a.id}, "The room " + p.room + " is not available at that time.",
                                    "La salle " + p.room + " n'est pas disponible à ce moment-là."});
                 }
@@ -130,47 +150,52 @@ public:
     }
 
 private:
-    using Occupancy = std::unordered_map<std::string, std::unordered_map<int, std::vector<int>>>;
+    using Names = std::unordered_map<std::string, int>;
+    // (resource × slots + slot) -> the activities there.
+    using Occupancy = std::unordered_map<long, std::vector<int>>;
+    struct Resources {
+        const tt::Activity* activity = nullptr;
+        std::vector<int> teachers, atoms;
+    };
 
-    std::vector<std::string> atomsOf(const tt::Activity& a) const {
-        std::vector<std::string> out;
-        for (const auto& s : a.students) {
-            auto it = atoms_.find(s);
-            if (it == atoms_.end()) {
-                out.push_back(s);
-            } else {
-                out.insert(out.end(), it->second.begin(), it->second.end());
-            }
+    int intern(Names& names, const std::string& name) {
+        auto [it, added] = names.emplace(name, static_cast<int>(names.size()));
+        if (added && &names == &students_) {
+            studentNames_.push_back(name);
         }
-        return out;
+        return it->second;
+    }
+    static int find(const Names& names, const std::string& name) {
+        auto it = names.find(name);
+        return it == names.end() ? -1 : it->second;
     }
 
-    void place(const tt::Placement& p, int) {
+    void place(const tt::Placement& p) {
         auto it = activities_.find(p.activityId);
         if (it == activities_.end() || p.day < 0) {
             return;
         }
-        const tt::Activity& a = *it->second;
-        const auto atoms = atomsOf(a);
-        for (int k = 0; k < a.duration; ++k) {
+        const int room = p.room.empty() ? -1 : intern(rooms_, p.room);
+        for (int k = 0; k < it->second.activity->duration; ++k) {
             const int slot = p.day * hours_ + p.hour + k;
-            for (const auto& t : a.teachers) {
-                teachers_[t][slot].push_back(a.id);
+            for (int t : it->second.teachers) {
+                teacherAt_[static_cast<long>(t) * slots_ + slot].push_back(p.activityId);
             }
-            for (const auto& s : atoms) {
-                students_[s][slot].push_back(a.id);
+            for (int s : it->second.atoms) {
+                studentsAt_[static_cast<long>(s) * slots_ + slot].push_back(p.activityId);
             }
-            if (!p.room.empty()) {
-                rooms_[p.room][slot].push_back(a.id);
+            if (room >= 0) {
+                roomAt_[static_cast<long>(room) * slots_ + slot].push_back(p.activityId);
             }
         }
     }
 
-    int hours_;
-    std::map<std::string, std::vector<std::string>> atoms_;
-    std::map<std::string, std::set<int>> teacherOff_, roomOff_;
-    std::unordered_map<int, const tt::Activity*> activities_;
-    Occupancy teachers_, students_, rooms_;
+    int hours_, slots_;
+    Names teachers_, students_, rooms_;
+    std::vector<std::string> studentNames_;
+    std::unordered_map<int, Resources> activities_;
+    std::set<long> teacherOff_, roomOff_;
+    Occupancy teacherAt_, studentsAt_, roomAt_;
 };
 
 }  // namespace ardoise::plugins::timetable
