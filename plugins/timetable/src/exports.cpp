@@ -118,18 +118,6 @@ std::string icalLine(const std::string& line) {
 std::string compactDate(const std::string& date) { return date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2); }
 std::string compactTime(const std::string& hhmm) { return hhmm.substr(0, 2) + hhmm.substr(3, 2) + "00"; }
 
-std::string addDays(const std::string& date, int n) {
-    std::tm t{};
-    t.tm_year = std::stoi(date.substr(0, 4)) - 1900;
-    t.tm_mon = std::stoi(date.substr(5, 2)) - 1;
-    t.tm_mday = std::stoi(date.substr(8, 2)) + n;
-    t.tm_hour = 12;
-    timegm(&t);
-    char buf[11];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &t);
-    return buf;
-}
-
 std::string nowStamp() {
     const std::time_t now = std::time(nullptr);
     std::tm t{};

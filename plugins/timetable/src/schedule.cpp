@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -308,13 +309,30 @@ Result<json> viewFor(Request& r) {
             return notFound(r.locale);
         }
     }
-    const std::string date = r.queryParam("date");
-    if (!date.empty() && weekdayOf(date) == 0) {
-        return invalid(r.locale, "/date", "format", tr(r.locale, "Date AAAA-MM-JJ attendue.", "A YYYY-MM-DD date is expected."));
+    const std::string date = r.queryParam("date"), week = r.queryParam("week");
+    for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"/date", date}, {"/week", week}}) {
+        if (!value.empty() && weekdayOf(value) == 0) {
+            return invalid(r.locale, name, "format", tr(r.locale, "Date AAAA-MM-JJ attendue.", "A YYYY-MM-DD date is expected."));
+        }
     }
+    json weekDates = json::array();
     auto lessons = lessonsView(*r.services, *b, r.param("id"), kind, ref, date);
     if (!lessons) {
         return lessons.status();
+    }
+    if (!week.empty() && date.empty()) {
+        // One dated week (substitutions applied): the term's days of the week holding `week`.
+        const std::string monday = addDays(week, 1 - weekdayOf(week));
+        *lessons = json::array();
+        for (const auto& d : b->term["days"]) {
+            const std::string on = addDays(monday, d["weekday"].get<int>() - 1);
+            weekDates.push_back(on);
+            auto day = lessonsView(*r.services, *b, r.param("id"), kind, ref, on);
+            if (!day) {
+                return day.status();
+            }
+            lessons->insert(lessons->end(), day->begin(), day->end());
+        }
     }
     json days = json::array(), periods = b->term["periods"];
     for (const auto& d : b->term["days"]) {
@@ -323,7 +341,7 @@ Result<json> viewFor(Request& r) {
     std::string title = kind.empty() ? b->term["name"].get<std::string>() : b->nameOf(ref);
     return json{{"timetable_id", r.param("id")}, {"term_id", timetable["term_id"]}, {"term", b->term["name"]}, {"title", title},
                 {"kind", kind.empty() ? json("all") : json(kind)},
-                {"ref_id", ref}, {"date", date.empty() ? json(nullptr) : json(date)}, {"days", days},
+                {"ref_id", ref}, {"date", date.empty() ? json(nullptr) : json(date)}, {"week_dates", weekDates}, {"days", days},
                 {"periods", periods}, {"breaks", b->term.value("breaks", json::array())}, {"lessons", *lessons}};
 }
 
@@ -350,6 +368,18 @@ int weekdayOf(const std::string& date) {
     }
     const int w = (y + y / 4 - y / 100 + y / 400 + t[m - 1] + d) % 7;
     return w == 0 ? 7 : w;
+}
+
+std::string addDays(const std::string& date, int n) {
+    std::tm t{};
+    t.tm_year = std::stoi(date.substr(0, 4)) - 1900;
+    t.tm_mon = std::stoi(date.substr(5, 2)) - 1;
+    t.tm_mday = std::stoi(date.substr(8, 2)) + n;
+    t.tm_hour = 12;
+    timegm(&t);
+    char buf[16];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", &t);
+    return buf;
 }
 
 Result<json> loadTimetable(TenantDatabase& db, const std::string& id, const std::string& locale) {
@@ -999,37 +1029,43 @@ std::vector<Route> scheduleRoutes() {
         movesSchema));
     out.back().successStatus = 200;
     out.push_back(makeRoute("GET", "/timetables/{id}/view", "timetable.read",
-                            "The lessons of a teacher, student set or room (?teacher_id, ?student_set_id, ?room_id), for the week or one ?date",
+                            "The lessons of a teacher, student set or room (?teacher_id, ?student_set_id, ?room_id): the weekly grid, one ?date, or one dated ?week",
                             [](Request& r) { return jsonResponse(viewFor(r)); }));
     out.push_back(makeRoute("GET", "/timetables/{id}/substitutions", "timetable.manage",
-                            "The lessons an absent teacher (?teacher_id) misses on ?date, each with ranked substitutes",
+                            "The lessons an absent teacher (?teacher_id) misses on ?date (or ?from to ?to, up to 31 days), each with ranked substitutes",
                             [](Request& r) -> Result<Response> {
                                 auto b = builtForTimetable(r);
                                 if (!b) {
                                     return b.status();
                                 }
-                                const std::string teacher = r.queryParam("teacher_id"), date = r.queryParam("date");
-                                auto it = b->items.find(teacher);
-                                if (it == b->items.end() || !b->is(teacher, "teachers")) {
+                                const std::string teacher = r.queryParam("teacher_id");
+                                const std::string from = r.queryParam("from", r.queryParam("date")), to = r.queryParam("to", from);
+                                if (!b->is(teacher, "teachers")) {
                                     return notFound(r.locale);
                                 }
-                                if (weekdayOf(date) == 0) {
-                                    return invalid(r.locale, "/date", "format", tr(r.locale, "Date AAAA-MM-JJ attendue.", "A YYYY-MM-DD date is expected."));
+                                if (weekdayOf(from) == 0 || weekdayOf(to) == 0) {
+                                    return invalid(r.locale, weekdayOf(from) == 0 ? "/date" : "/to", "format",
+                                                   tr(r.locale, "Date AAAA-MM-JJ attendue (date, ou from et to).", "A YYYY-MM-DD date is expected (date, or from and to)."));
                                 }
-                                auto lessons = lessonsView(*r.services, *b, r.param("id"), "teacher", teacher, date);
-                                if (!lessons) {
-                                    return lessons.status();
+                                if (to < from || addDays(from, 31) <= to) {
+                                    return invalid(r.locale, "/to", "range", tr(r.locale, "De 1 à 31 jours.", "From 1 to 31 days."));
                                 }
                                 json items = json::array();
-                                for (auto& lesson : *lessons) {
-                                    auto c = candidates(*r.services, *b, r.param("id"), date, lesson, teacher);
-                                    if (!c) {
-                                        return c.status();
+                                for (std::string date = from; date <= to; date = addDays(date, 1)) {
+                                    auto lessons = lessonsView(*r.services, *b, r.param("id"), "teacher", teacher, date);
+                                    if (!lessons) {
+                                        return lessons.status();
                                     }
-                                    lesson["candidates"] = *c;
-                                    items.push_back(lesson);
+                                    for (auto& lesson : *lessons) {
+                                        auto c = candidates(*r.services, *b, r.param("id"), date, lesson, teacher);
+                                        if (!c) {
+                                            return c.status();
+                                        }
+                                        lesson["candidates"] = *c;
+                                        items.push_back(lesson);
+                                    }
                                 }
-                                return Response::json(200, {{"teacher_id", teacher}, {"date", date}, {"lessons", items}});
+                                return Response::json(200, {{"teacher_id", teacher}, {"from", from}, {"to", to}, {"lessons", items}});
                             }));
     const json subSchema = {{"type", "object"},
                             {"additionalProperties", false},

@@ -105,6 +105,8 @@ Result<std::optional<std::string>> publishedOf(TenantDatabase& db, const std::st
 /// The view asked by the request (?teacher_id | ?student_set_id | ?room_id, ?date) of
 /// the timetable {id}, if the caller may see it: {title, days, periods, lessons, …}.
 Result<json> viewFor(Request& r);
+/// `date` (YYYY-MM-DD, valid) plus `n` days.
+std::string addDays(const std::string& date, int n);
 /// Weekday (1 = Monday … 7) of a YYYY-MM-DD date; 0 when invalid.
 int weekdayOf(const std::string& date);
 std::vector<LuaFunction> luaFunctions();

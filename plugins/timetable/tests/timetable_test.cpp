@@ -540,6 +540,13 @@ TEST_CASE("Substitutes are ranked by qualification, freedom and extra hours, and
           ardoise::Code::kNotFound);
     auto nextWeek = s.as(a.admin, a.slug, "GET", kTt + "/timetables/" + t + "/view?teacher_id=" + m.traore + "&date=" + dateOfDay(target["day"], 1)).json();
     CHECK(nextWeek["lessons"].empty());
+    auto traoreWeek = s.as(a.admin, a.slug, "GET", kTt + "/timetables/" + t + "/view?teacher_id=" + m.traore + "&week=" + date).json();
+    CHECK(traoreWeek["week_dates"].size() == 5);
+    CHECK(traoreWeek["lessons"].size() == 1);
+    // Absent for two weeks: the lessons of both, dated; the one substituted is no longer missed.
+    auto twoWeeks = s.as(a.admin, a.slug, "GET", subs + "?teacher_id=" + m.kone + "&from=" + dateOfDay(0) + "&to=" + dateOfDay(4, 1)).json();
+    CHECK(twoWeeks["lessons"].size() == 4 * 2 - 1);
+    CHECK(s.as(a.admin, a.slug, "GET", subs + "?teacher_id=" + m.kone + "&from=2026-09-07&to=2026-12-31").status == 422);
     // Traoré now has an extra hour: the ranking counts it.
     auto later = s.as(a.admin, a.slug, "GET", subs + "?teacher_id=" + m.kone + "&date=" + dateOfDay(target["day"], 1)).json();
     for (const auto& l : later["lessons"]) {
@@ -590,6 +597,9 @@ TEST_CASE("Published views follow the school's visibility; CSV, PDF and iCalenda
     }
     CHECK(s.as(a.admin, a.slug, "GET", view + "?student_set_id=" + m.g6a + "&date=2026-09-06").json()["lessons"].empty());  // a Sunday
     CHECK(s.as(a.admin, a.slug, "GET", view + "?student_set_id=" + m.g6a + "&date=2026-02-30").status == 422);
+    auto dated = s.as(a.admin, a.slug, "GET", view + "?student_set_id=" + m.g6a + "&week=2026-09-09").json();
+    CHECK(dated["week_dates"] == json::array({"2026-09-07", "2026-09-08", "2026-09-09", "2026-09-10", "2026-09-11"}));
+    CHECK(dated["lessons"].size() == 10);
 
     // CSV
     auto csv = s.as(a.teacher, a.slug, "GET", kTt + "/timetables/" + t + "/export?format=csv&lang=en&teacher_id=" + m.kone);
