@@ -581,6 +581,7 @@ Result<json> runGeneration(const Job& job, TenantServices& services, JobControl&
     }
     auto built = buildInstance(db, termId, "en");
     if (!built) {
+        (void)finish("failed", {{"status", "failed"}, {"error", built.status().message()}}, "");
         return built.status();
     }
     if (auto w = db.execute("UPDATE timetable_runs SET status = 'running' WHERE tenant_id = @tenant AND id = ?", {runId}); !w) {
