@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 
+#include "kernel/billing/invoice_pdf.hpp"
 #include "kernel/notify/outbox.hpp"
 #include "kernel/plugins/plugin_database.hpp"
 #include "kernel/tenancy/tenant_db.hpp"
@@ -216,6 +217,10 @@ public:
         Status result = Status::ok();
         auto s = db_.withConnection([&](data::Connection& c) { result = hook(c, tenant_->id, metric, amount); });
         return s.isOk() ? result : s;
+    }
+
+    Result<std::string> textToPdf(const std::vector<std::string>& lines, const std::string& title) override {
+        return billing::textToPdf(lines, title);
     }
 
 private:

@@ -39,6 +39,30 @@ json sampleBody(const std::string& method, const std::string& pattern) {
     if (pattern == "/api/v1/scripts/{id}/dry-run") {
         return {{"every", "* * * * *"}};
     }
+    // The timetable plugin: valid bodies, so the id alone decides.
+    const std::string term = "/api/v1/timetable/terms/{term}";
+    if (pattern == term && method == "PUT") {
+        return {{"name", "T"}, {"starts_on", "2026-09-07"}, {"ends_on", "2026-10-30"}, {"days", {{{"name", "L"}, {"weekday", 1}}}},
+                {"periods", {{{"name", "1"}, {"start", "08:00"}, {"end", "09:00"}}}}};
+    }
+    if (pattern.rfind(term + "/", 0) == 0 && (method == "POST" || method == "PUT")) {
+        const std::string kind = pattern.substr(term.size() + 1, pattern.find('/', term.size() + 1) - term.size() - 1);
+        if (kind == "student_sets") {
+            return {{"name", "x"}, {"kind", "year"}};
+        }
+        if (kind == "activities") {
+            return {{"subject_id", "x"}};
+        }
+        if (kind == "constraints") {
+            return {{"type", "BreakTimes"}};
+        }
+        if (kind != "runs") {
+            return {{"name", "x"}};
+        }
+    }
+    if (pattern == "/api/v1/timetable/timetables/{id}/substitutions") {
+        return {{"date", "2026-09-07"}, {"activity_id", "x"}, {"lesson", 0}, {"absent_teacher_id", "x"}, {"substitute_id", "y"}};
+    }
     return json::object();
 }
 

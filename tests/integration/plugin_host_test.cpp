@@ -46,7 +46,7 @@ TEST_CASE("Compatible plugins load; an incompatible SDK and a missing dependency
             loaded.insert(item["name"].get<std::string>());
         }
     }
-    CHECK(loaded == std::set<std::string>{"announcements", "caller", "hello", "school"});  // the fixtures that load, and first-party
+    CHECK(loaded == std::set<std::string>{"announcements", "caller", "hello", "school", "timetable"});  // the fixtures that load, and first-party
 }
 
 TEST_CASE("A plugin's routes are mounted under its name, guarded by its declared permission", "[plugins][api]") {
@@ -141,7 +141,7 @@ TEST_CASE("Operators allow a plugin per school; admins enable and configure it; 
     CHECK(s.as(admin, "ecole-a", "GET", "/api/v1/plugins/hello").json()["enabled"] == false);
 
     const auto listed = s.as(admin, "ecole-a", "GET", "/api/v1/plugins").json();
-    CHECK(listed["items"].size() == 4);  // only loaded plugins: hello, caller, announcements, school
+    CHECK(listed["items"].size() == 5);  // only loaded plugins: hello, caller, announcements, school, timetable
     CHECK(listed.dump().find("wrong_sdk") == std::string::npos);
     CHECK(s.as(admin, "ecole-a", "GET", "/api/v1/plugins/wrong_sdk").status == 404);
     CHECK(s.as(s.login("ecole-a", "eleve@ecole-a.test"), "ecole-a", "GET", "/api/v1/plugins").status == 403);

@@ -33,7 +33,7 @@ inline std::string shellQuote(const std::string& arg) {
 }
 
 inline void requireNodeModules() {
-    for (const char* package : {"jose", "otplib", "@seriousme/openapi-schema-validator"}) {
+    for (const char* package : {"jose", "otplib", "@seriousme/openapi-schema-validator", "ical.js"}) {
         const auto path = std::filesystem::path(kJsDir) / "node_modules" / package / "package.json";
         if (!std::filesystem::exists(path)) {
             FAIL("the cross-check dependency '" << package << "' is missing from " << kJsDir

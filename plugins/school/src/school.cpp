@@ -110,6 +110,34 @@ std::vector<LuaFunction> functions() {
                        }
                        return json{{"student_ids", ids}};
                    }});
+    out.push_back({"staff", "One staff member {id} (with subject_ids and user_id), or not-found", true, args({{"id", true}}),
+                   [](TenantServices& services, const json& a) -> Result<json> {
+                       auto row = services.db().queryOne("SELECT t.* FROM school_staff t WHERE t.tenant_id = @tenant AND t.id = ?",
+                                                         {a["id"].get<std::string>()});
+                       if (!row) {
+                           return row.status();
+                       }
+                       if (!*row) {
+                           return Status(Code::kNotFound, "not-found", "No such staff member.");
+                       }
+                       return rowToJson("staff", **row);
+                   }});
+    out.push_back({"may_see_class",
+                   "Whether the user {user_id} may see the class {class_id}: an admin, its teachers, its students and their guardians",
+                   true, args({{"user_id", true}, {"class_id", true}}), [](TenantServices& services, const json& a) -> Result<json> {
+                       auto v = viewerOfUser(services.db(), a["user_id"].get<std::string>());
+                       if (!v) {
+                           return v.status();
+                       }
+                       auto cond = classVisible(*v, "c.id");
+                       cond.params.insert(cond.params.begin(), a["class_id"].get<std::string>());
+                       auto row = services.db().queryOne(
+                           "SELECT c.id FROM school_classes c WHERE c.tenant_id = @tenant AND c.id = ? AND " + cond.sql, cond.params);
+                       if (!row) {
+                           return row.status();
+                       }
+                       return json{{"allowed", row->has_value()}};
+                   }});
     out.push_back({"current_term", "The term containing today in the school's time zone, or null", true,
                    {{"type", "object"}, {"additionalProperties", false}},
                    [](TenantServices& services, const json&) -> Result<json> {

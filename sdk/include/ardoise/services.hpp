@@ -172,6 +172,19 @@ public:
         (void)amount;
         return Status(Code::kUnavailable, "quota-unavailable", "This host does not meter usage.");
     }
+
+    // Documents (SDK 0.2, added with timetables).
+
+    /// A printable PDF (A4, Helvetica, Windows-1252: French text renders;
+    /// other characters become '?') of `lines` of UTF-8 text, wrapped at 95
+    /// characters, 52 lines a page, with `title` as the document's title.
+    /// Thread-safe. Errors: kUnavailable "pdf-unavailable" on a host without
+    /// a PDF writer (the default).
+    virtual Result<std::string> textToPdf(const std::vector<std::string>& lines, const std::string& title) {
+        (void)lines;
+        (void)title;
+        return Status(Code::kUnavailable, "pdf-unavailable", "This host does not write PDF documents.");
+    }
 };
 
 using EventHandler = std::function<Status(const Event&, TenantServices&)>;
