@@ -29,6 +29,7 @@
 //        delay_ms: wait before handling; drop: close the connection unanswered
 //   POST /__fake/checkout_sessions/{id}/complete  {payment: "succeeds"|"fails"}
 //   POST /__fake/invoices/{id}/pay
+//   POST /__fake/clock    {advance_seconds}        moves the account's clock forward
 //   POST /__fake/deliver  {events?: [ids], times?, secret?, timestamp?, tamper?}
 //        signs each event with the official `stripe` package and posts it;
 //        without `events`, every event not yet delivered, oldest first
@@ -258,13 +259,16 @@ function account(key) {
     accounts.set(key, {
       customers: new Map(), products: new Map(), prices: new Map(), sessions: new Map(), portalSessions: new Map(),
       subscriptions: new Map(), invoices: new Map(), invoiceItems: new Map(), events: [], delivered: new Set(),
-      idempotency: new Map(), faults: [], webhook: null, requests: [],
+      idempotency: new Map(), faults: [], webhook: null, requests: [], clockOffset: 0,
     });
   }
   return accounts.get(key);
 }
 
-const now = () => Math.floor(Date.now() / 1000);
+// The account's clock, which a test may move forward (like Stripe's test
+// clocks); set from the account before each request is handled.
+let clockOffset = 0;
+const now = () => Math.floor(Date.now() / 1000) + clockOffset;
 const newId = (prefix) => `${prefix}_${crypto.randomBytes(12).toString('hex')}`;
 const clone = (o) => JSON.parse(JSON.stringify(o));
 
@@ -638,6 +642,11 @@ async function control(acct, method, pathname, body) {
     }
     return invoice;
   }
+  if (method === 'POST' && pathname === '/__fake/clock') {
+    acct.clockOffset += Number(input.advance_seconds || 0);
+    clockOffset = acct.clockOffset;
+    return { now: now(), offset: acct.clockOffset };
+  }
   if (method === 'POST' && pathname === '/__fake/deliver') {
     return deliver(acct, input);
   }
@@ -681,6 +690,7 @@ async function handle(req, res, body) {
     return;
   }
   const acct = account(auth[1]);
+  clockOffset = acct.clockOffset;
   if (url.pathname.startsWith('/__fake/')) {
     try {
       send(res, 200, await control(acct, req.method, url.pathname, body));
@@ -738,6 +748,10 @@ async function handle(req, res, body) {
         return;
       }
       record.replayed = true;
+      if (fault && fault.mode === 'after') {
+        reply(fault.status, faultBody(fault.status), { 'Stripe-Should-Retry': 'true' });
+        return;
+      }
       reply(stored.status, stored.body, { 'Idempotent-Replayed': 'true', 'Original-Request': stored.requestId });
       return;
     }
