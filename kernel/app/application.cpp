@@ -207,6 +207,9 @@ Application::Application(Config config) : config_(std::move(config)) {
                 return Status::ok();
             }
             billing_->usage().countApiCall(request.tenant->id);
+            if (auto s = billing_->rateGate(request.tenant->id, request.path); !s.isOk()) {
+                return s;
+            }
             if (auto s = billing_->writeGate(request.tenant->id, request.method, request.path); !s.isOk()) {
                 return s;
             }

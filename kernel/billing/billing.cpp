@@ -57,6 +57,47 @@ void Billing::invalidate() {
     states_.clear();
 }
 
+Billing::CachedState Billing::state(const std::string& tenantId) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::shared_lock lock(stateMutex_);
+        if (auto it = states_.find(tenantId); it != states_.end() && now - it->second.at < kStateTtl) {
+            return it->second;
+        }
+    }
+    CachedState state;
+    state.at = now;
+    {
+        auto lease = db_.acquire();
+        auto row = lease->queryOne(
+            "SELECT s.status, s.plan_code, s.currency, s.billing_interval, p.limit_api_requests_per_minute AS per_minute "
+            "FROM platform_subscriptions s LEFT JOIN platform_plans p ON p.code = s.plan_code WHERE s.tenant_id = ?",
+            {tenantId});
+        if (row) {
+            state.status = row->text("status");
+            state.plan = row->text("plan_code");
+            // A canceled subscription has no plan to limit it (as for plugins).
+            if (state.status != "canceled" && !row->isNull("per_minute")) {
+                state.perMinute = std::max<std::int64_t>(1, row->integer("per_minute"));
+                const std::int64_t current = state.perMinute;
+                state.upgradePlan = plans_
+                                        .cheapestPlan(*lease, row->text("currency"), row->text("billing_interval"),
+                                                      [current](data::Connection&, const data::Row& plan) {
+                                                          return plan.isNull("limit_api_requests_per_minute") ||
+                                                                 plan.integer("limit_api_requests_per_minute") > current;
+                                                      })
+                                        .value_or("");
+            }
+        }
+    }
+    std::unique_lock lock(stateMutex_);
+    if (states_.size() > 100000) {
+        states_.clear();
+    }
+    states_[tenantId] = state;
+    return state;
+}
+
 Status Billing::writeGate(const std::string& tenantId, const std::string& method, const std::string& path) {
     if (method == "GET" || method == "HEAD" || method == "OPTIONS") {
         return Status::ok();
@@ -64,27 +105,7 @@ Status Billing::writeGate(const std::string& tenantId, const std::string& method
     if (path.rfind("/api/v1/auth/", 0) == 0 || path.rfind("/api/v1/billing/", 0) == 0) {
         return Status::ok();  // a suspended school can still sign in and pay
     }
-    const auto now = std::chrono::steady_clock::now();
-    std::string status;
-    bool hit = false;
-    {
-        std::shared_lock lock(stateMutex_);
-        if (auto it = states_.find(tenantId); it != states_.end() && now - it->second.at < kStateTtl) {
-            status = it->second.status;
-            hit = true;
-        }
-    }
-    if (!hit) {
-        auto lease = db_.acquire();
-        auto row = lease->queryOne("SELECT status FROM platform_subscriptions WHERE tenant_id = ?", {tenantId});
-        status = row ? row->text("status") : "";
-        std::unique_lock lock(stateMutex_);
-        if (states_.size() > 100000) {
-            states_.clear();
-        }
-        states_[tenantId] = {status, now};
-    }
-    if (status == "suspended") {
+    if (state(tenantId).status == "suspended") {
         return Status(Code::kPermissionDenied, "subscription-suspended",
                       "This school's subscription is suspended for an unpaid invoice: the school is read-only until "
                       "it is paid (by card through the billing portal, or by bank transfer or mobile money recorded "
@@ -92,6 +113,52 @@ Status Billing::writeGate(const std::string& tenantId, const std::string& method
             .addExtra("billing_url", "/api/v1/billing/subscription");
     }
     return Status::ok();
+}
+
+Status Billing::rateGate(const std::string& tenantId, const std::string& path) {
+    if (path.rfind("/api/v1/billing/", 0) == 0) {
+        return Status::ok();  // the school can always reach the page that lifts the limit
+    }
+    const CachedState plan = state(tenantId);
+    if (plan.perMinute <= 0) {
+        return Status::ok();
+    }
+    // GCRA: each request moves the school's theoretical arrival time one
+    // interval ahead; a bucket of one minute's allowance may be spent at once.
+    const std::int64_t window = 60'000'000'000LL;
+    const std::int64_t interval = window / plan.perMinute;
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    std::int64_t waitNs = 0;
+    {
+        std::lock_guard lock(rateMutex_);
+        if (rateTat_.size() > 100000) {
+            rateTat_.clear();
+        }
+        RateState& rate = rateTat_[tenantId];
+        if (rate.perMinute != plan.perMinute) {
+            rate = {0, plan.perMinute};  // a new plan starts with its full allowance
+        }
+        const std::int64_t next = std::max(rate.tat, now) + interval;
+        if (next - now <= window) {
+            rate.tat = next;
+            return Status::ok();
+        }
+        waitNs = next - now - window;
+    }
+    const std::int64_t retry = std::max<std::int64_t>(1, (waitNs + 999'999'999) / 1'000'000'000);
+    Status s(Code::kRateLimited, "plan-rate-limited",
+             "The plan " + plan.plan + " allows " + std::to_string(plan.perMinute) +
+                 " API requests per minute; try again in " + std::to_string(retry) + " seconds" +
+                 (plan.upgradePlan.empty() ? "." : "; the plan " + plan.upgradePlan + " allows more."));
+    s.addExtra("limit", "api_requests_per_minute")
+        .addExtra("max", std::to_string(plan.perMinute))
+        .addExtra("plan", plan.plan)
+        .addExtra("retry_after", std::to_string(retry));
+    if (!plan.upgradePlan.empty()) {
+        s.addExtra("upgrade_plan", plan.upgradePlan).addExtra("detail_variant", "upgrade");
+    }
+    return s;
 }
 
 Result<std::string> Billing::stripeCustomer(const http::TenantContext& tenant) {
