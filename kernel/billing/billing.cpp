@@ -241,6 +241,103 @@ Result<Response> Billing::checkout(const Request& r) {
     return Response::json(200, {{"id", (*session)["id"]}, {"url", (*session).value("url", json(nullptr))}});
 }
 
+namespace {
+
+/// The school's live Stripe subscription id, or 409 no-stripe-subscription.
+Result<std::string> liveStripeSubscription(data::Connection& c, const std::string& tenantId) {
+    auto sub = c.queryOne("SELECT stripe_subscription_id, status FROM platform_subscriptions WHERE tenant_id = ?",
+                          {tenantId});
+    if (!sub || sub->isNull("stripe_subscription_id") || sub->text("status") == "canceled") {
+        return Status(Code::kConflict, "no-stripe-subscription",
+                      "This school has no live Stripe subscription: start with a checkout.");
+    }
+    return sub->text("stripe_subscription_id");
+}
+
+}  // namespace
+
+Result<Response> Billing::changePlan(const Request& r) {
+    const std::string code = r.json["plan"];
+    std::string subscriptionId;
+    std::string priceId;
+    bool perStudent = false;
+    std::int64_t students = 0;
+    {
+        auto lease = db_.acquire();
+        auto live = liveStripeSubscription(*lease, r.tenant->id);
+        if (!live) {
+            return live.status();
+        }
+        subscriptionId = *live;
+        auto sub = lease->queryOne("SELECT plan_code, currency, billing_interval FROM platform_subscriptions WHERE "
+                                   "tenant_id = ?",
+                                   {r.tenant->id});
+        auto plan = lease->queryOne("SELECT pr.stripe_price_id, pr.per_student FROM platform_plans p LEFT JOIN "
+                                    "platform_plan_prices pr ON pr.plan_code = p.code AND pr.currency = ? AND "
+                                    "pr.billing_interval = ? WHERE p.code = ?",
+                                    {sub->text("currency"), sub->text("billing_interval"), code});
+        if (!plan) {
+            return Status(Code::kInvalidArgument, "validation", "No plan has the code " + code + ".")
+                .addField({"/plan", "unknown-plan", "is not a plan's code"});
+        }
+        if (plan->isNull("stripe_price_id")) {
+            return Status(Code::kFailedPrecondition, "plan-not-sold-online",
+                          "The plan " + code + " has no Stripe price in " + sub->text("currency") + " per " +
+                              sub->text("billing_interval") +
+                              ": ask the platform for a bank transfer or mobile money invoice.")
+                .addExtra("plan", code)
+                .addExtra("currency", sub->text("currency"));
+        }
+        if (sub->text("plan_code") == code) {
+            return Status(Code::kConflict, "same-plan", "The school is already on the plan " + code + ".")
+                .addExtra("plan", code);
+        }
+        priceId = plan->text("stripe_price_id");
+        perStudent = plan->integer("per_student") != 0;
+        students = usage_.current(*lease, r.tenant->id, "students");
+    }
+    // Stripe's subscription names the item to move (one item: the plan).
+    auto current = stripe_.retrieveSubscription(subscriptionId);
+    if (!current) {
+        return current.status();
+    }
+    const json items = (*current).contains("items") && (*current)["items"].is_object()
+                           ? (*current)["items"].value("data", json::array())
+                           : json::array();
+    if (!items.is_array() || items.empty() || !items[0].is_object() || !items[0].contains("id")) {
+        return Status(Code::kUnavailable, "stripe-unavailable", "Stripe's subscription has no item to change.");
+    }
+    const std::int64_t quantity = perStudent ? std::max<std::int64_t>(1, students) : 1;
+    auto changed = stripe_.changeSubscriptionPrice(subscriptionId, items[0]["id"].get<std::string>(), priceId, quantity);
+    if (!changed) {
+        return changed.status();
+    }
+    // The school's row changes when Stripe's customer.subscription.updated arrives.
+    return Response::json(202, {{"plan", code},
+                                {"stripe_subscription_id", subscriptionId},
+                                {"stripe_status", (*changed).value("status", json(nullptr))},
+                                {"proration", "create_prorations"}});
+}
+
+Result<Response> Billing::cancelAtPeriodEnd(const Request& r) {
+    std::string subscriptionId;
+    {
+        auto lease = db_.acquire();
+        auto live = liveStripeSubscription(*lease, r.tenant->id);
+        if (!live) {
+            return live.status();
+        }
+        subscriptionId = *live;
+    }
+    auto canceled = stripe_.cancelAtPeriodEnd(subscriptionId);
+    if (!canceled) {
+        return canceled.status();
+    }
+    return Response::json(202, {{"stripe_subscription_id", subscriptionId},
+                                {"cancel_at_period_end", (*canceled).value("cancel_at_period_end", false)},
+                                {"current_period_end", (*canceled).value("current_period_end", json(nullptr))}});
+}
+
 void Billing::start() {
     if (options_.sweepSeconds <= 0 || running_.exchange(true)) {
         return;
@@ -566,6 +663,38 @@ void Billing::registerRoutes(http::Router& router, tenancy::TenantService& tenan
                 .responseSchema = {{"type", "object"},
                                    {"properties", {{"id", {{"type", "string"}}}, {"url", {{"type", {"string", "null"}}}}}}},
                 .handler = [this](Request& r) -> Result<Response> { return checkout(r); }});
+    router.add({.method = "POST",
+                .pattern = "/api/v1/billing/subscription/plan",
+                .access = Access::kTenantUser,
+                .permission = "billing.manage",
+                .summary = "Move the school's Stripe subscription to another plan, prorated (applied when Stripe's "
+                           "event arrives)",
+                .tag = "billing",
+                .requestSchema = {{"type", "object"},
+                                  {"additionalProperties", false},
+                                  {"required", {"plan"}},
+                                  {"properties", {{"plan", {{"type", "string"}, {"minLength", 1}, {"maxLength", 40}}}}}},
+                .responseSchema = {{"type", "object"},
+                                   {"properties",
+                                    {{"plan", {{"type", "string"}}},
+                                     {"stripe_subscription_id", {{"type", "string"}}},
+                                     {"stripe_status", {{"type", {"string", "null"}}}},
+                                     {"proration", {{"type", "string"}}}}}},
+                .successStatus = 202,
+                .handler = [this](Request& r) -> Result<Response> { return changePlan(r); }});
+    router.add({.method = "POST",
+                .pattern = "/api/v1/billing/subscription/cancel",
+                .access = Access::kTenantUser,
+                .permission = "billing.manage",
+                .summary = "Cancel the school's Stripe subscription at the end of the paid period",
+                .tag = "billing",
+                .responseSchema = {{"type", "object"},
+                                   {"properties",
+                                    {{"stripe_subscription_id", {{"type", "string"}}},
+                                     {"cancel_at_period_end", {{"type", "boolean"}}},
+                                     {"current_period_end", {{"type", {"integer", "null"}}}}}}},
+                .successStatus = 202,
+                .handler = [this](Request& r) -> Result<Response> { return cancelAtPeriodEnd(r); }});
     router.add({.method = "POST",
                 .pattern = "/api/v1/billing/portal",
                 .access = Access::kTenantUser,

@@ -100,6 +100,11 @@ private:
     void notifyChanged();
     /// POST /api/v1/billing/checkout: a Stripe Checkout Session for `plan`.
     Result<http::Response> checkout(const http::Request& request);
+    /// POST /api/v1/billing/subscription/plan: the Stripe subscription moves
+    /// to `plan`'s price, prorated; the new state arrives by webhook.
+    Result<http::Response> changePlan(const http::Request& request);
+    /// POST /api/v1/billing/subscription/cancel: cancel at the period's end.
+    Result<http::Response> cancelAtPeriodEnd(const http::Request& request);
     /// The school's Stripe customer id, created (once, idempotently) if missing.
     Result<std::string> stripeCustomer(const http::TenantContext& tenant);
 

@@ -457,3 +457,93 @@ TEST_CASE("Out of order from the stand-in: subscription.updated before subscript
         CHECK(published(s, school.id, "billing.invoice.paid") == 1);
     }
 }
+
+TEST_CASE("A school admin moves the Stripe subscription to another plan, prorated, and cancels it at the period's "
+          "end through Ardoise's API; the school follows Stripe's events",
+          "[billing][stripe][fake][plan-change]") {
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    StripeFake fake;
+    TestServer s(backend, false);
+    startWith(s, fake, 1);
+    School school = schoolOnPlan(s, fake);
+    const std::string maxPrice = fake.createPrice("xof", 60000);
+    REQUIRE(s.app().billing().plans().create(plan("max", 60000, maxPrice)));
+    REQUIRE(s.app().billing().plans().create(
+        {{"code", "quote"}, {"name", {{"fr", "Sur devis"}, {"en", "On quote"}}}}));  // no Stripe price
+
+    auto early = s.as(school.token, "ecole-a", "POST", "/api/v1/billing/subscription/cancel");
+    CHECK(early.status == 409);
+    CHECK(early.json()["type"] == "/problems/no-stripe-subscription");
+    CHECK(s.as(school.token, "ecole-a", "POST", "/api/v1/billing/subscription/plan", {{"plan", "max"}}).status == 409);
+
+    auto checkout = s.as(school.token, "ecole-a", "POST", "/api/v1/billing/checkout", {{"plan", "pro"}});
+    REQUIRE(checkout.status == 200);
+    const json completed = fake.complete(checkout.json()["id"]);
+    const std::string subId = completed["subscription"]["id"];
+    deliverAll(s, fake);
+    REQUIRE(subscriptionRow(s, school.id)["stripe_subscription_id"] == subId);
+    fake.control("POST", "/__fake/clock", {{"advance_seconds", 86400}});
+
+    // Refused before any call to Stripe.
+    auto unknown = s.as(school.token, "ecole-a", "POST", "/api/v1/billing/subscription/plan", {{"plan", "gold"}});
+    CHECK(unknown.status == 422);
+    auto same = s.as(school.token, "ecole-a", "POST", "/api/v1/billing/subscription/plan", {{"plan", "pro"}});
+    CHECK(same.status == 409);
+    CHECK(same.json()["type"] == "/problems/same-plan");
+    auto offline = s.as(school.token, "ecole-a", "POST", "/api/v1/billing/subscription/plan", {{"plan", "quote"}});
+    CHECK(offline.status == 409);
+    CHECK(offline.json()["type"] == "/problems/plan-not-sold-online");
+    CHECK(s.as(school.token, "ecole-a", "POST", "/api/v1/billing/subscription/plan", json{{"plan", 7}}).status == 422);
+    s.createUser("ecole-a", "t@ecole-a.test", "teacher");
+    const std::string teacher = s.login("ecole-a", "t@ecole-a.test");
+    CHECK(s.as(teacher, "ecole-a", "POST", "/api/v1/billing/subscription/plan", {{"plan", "max"}}).status == 403);
+    CHECK(s.as(teacher, "ecole-a", "POST", "/api/v1/billing/subscription/cancel").status == 403);
+    CHECK(requestsTo(fake.state(), "POST", "/v1/subscriptions/" + subId).empty());
+
+    // Stripe's own 500 is stored under the key and replayed to the retry: a
+    // clear problem, nothing changed on either side.
+    fake.fault({{"path", "/v1/subscriptions/{subscription_exposed_id}"}, {"mode", "stored"}, {"status", 500}});
+    const auto rows = s.rowCounts();
+    auto failed = s.request("POST", "/api/v1/billing/subscription/plan", json{{"plan", "max"}},
+                            {{"X-Tenant", "ecole-a"}, {"Authorization", "Bearer " + school.token},
+                             {"Accept-Language", "en"}});
+    CHECK(failed.status == 503);
+    CHECK(failed.json()["type"] == "/problems/stripe-unavailable");
+    CHECK(s.rowCounts() == rows);
+    json state = fake.state();
+    const auto attempts = requestsTo(state, "POST", "/v1/subscriptions/" + subId);
+    REQUIRE(attempts.size() == 2);
+    CHECK(attempts[1]["replayed"] == true);
+    CHECK(attempts[1]["status"] == 500);
+    CHECK(state["subscriptions"][0]["items"]["data"][0]["price"]["id"] == school.price);
+
+    auto moved = s.as(school.token, "ecole-a", "POST", "/api/v1/billing/subscription/plan", {{"plan", "max"}});
+    REQUIRE(moved.status == 202);
+    CHECK(moved.json()["plan"] == "max");
+    state = fake.state();
+    CHECK(state["subscriptions"][0]["items"]["data"][0]["price"]["id"] == maxPrice);
+    REQUIRE(state["invoice_items"].size() == 2);
+    std::int64_t credit = 0;
+    std::int64_t charge = 0;
+    for (const auto& i : state["invoice_items"]) {
+        CHECK(i["proration"] == true);
+        (i["amount"].get<std::int64_t>() < 0 ? credit : charge) = i["amount"].get<std::int64_t>();
+    }
+    CHECK(credit < 0);
+    CHECK(charge > -credit);  // the bigger plan costs more for the same remaining days
+    CHECK(subscriptionRow(s, school.id)["plan"] == "pro");  // until Stripe's event arrives
+    deliverAll(s, fake);
+    CHECK(subscriptionRow(s, school.id)["plan"] == "max");
+    CHECK(published(s, school.id, "billing.plan.changed") + published(s, school.id, "billing.subscription.active") >= 1);
+
+    auto cancel = s.as(school.token, "ecole-a", "POST", "/api/v1/billing/subscription/cancel");
+    REQUIRE(cancel.status == 202);
+    CHECK(cancel.json()["cancel_at_period_end"] == true);
+    CHECK(fake.state()["subscriptions"][0]["cancel_at_period_end"] == true);
+    CHECK(subscriptionRow(s, school.id)["cancel_at_period_end"] == false);
+    deliverAll(s, fake);
+    json row = subscriptionRow(s, school.id);
+    CHECK(row["cancel_at_period_end"] == true);
+    CHECK(row["status"] == "active");  // paid until the period's end
+    CHECK(row["current_period_end"] == completed["subscription"]["current_period_end"]);
+}
