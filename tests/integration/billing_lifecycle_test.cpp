@@ -323,10 +323,40 @@ TEST_CASE("Each plan limit refuses the creation beyond it with a problem naming 
               "The small plan allows 2 (staff); 2 already used, 1 more asked. The big plan lifts this limit.");
         CHECK(s.rowCounts() == before);
         // Students and parents are not staff.
-        CHECK(s.as(token, "ecole-a", "POST", "/api/v1/users", user("s1@x.test", "student")).status == 201);
+        auto student = s.as(token, "ecole-a", "POST", "/api/v1/users", user("s1@x.test", "student"));
+        CHECK(student.status == 201);
         auto usage = s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json();
         CHECK(usage["metrics"]["staff"]["used"] == 2);
         CHECK(usage["metrics"]["staff"]["limit"] == 2);
+
+        // A student made a teacher is one more staff member: refused, nothing written.
+        const std::string studentId = student.json()["id"];
+        const auto unchanged = s.rowCounts();
+        auto promoted = s.as(token, "ecole-a", "PATCH", "/api/v1/users/" + studentId, {{"roles", {"teacher"}}});
+        CHECK(promoted.status == 403);
+        CHECK(promoted.json()["limit"] == "staff");
+        CHECK(s.rowCounts() == unchanged);
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/users/" + studentId).json()["roles"] == json{"student"});
+
+        // A deactivated teacher frees a place at once; reactivating needs one.
+        auto users = s.as(token, "ecole-a", "GET", "/api/v1/users?role=teacher").json();
+        REQUIRE(users["items"].size() == 1);
+        const std::string teacherId = users["items"][0]["id"];
+        CHECK(s.as(token, "ecole-a", "DELETE", "/api/v1/users/" + teacherId).status == 204);
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json()["metrics"]["staff"]["used"] == 1);
+        CHECK(s.as(token, "ecole-a", "POST", "/api/v1/users", user("t2@x.test", "teacher")).status == 201);
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json()["metrics"]["staff"]["used"] == 2);
+        auto back = s.as(token, "ecole-a", "PATCH", "/api/v1/users/" + teacherId, {{"status", "active"}});
+        CHECK(back.status == 403);
+        CHECK(back.json()["type"] == "/problems/quota-exceeded");
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/users/" + teacherId).json()["status"] == "deactivated");
+        // A teacher whose role is removed counts down too.
+        auto t2 = s.as(token, "ecole-a", "GET", "/api/v1/users?role=teacher").json()["items"][0];
+        CHECK(s.as(token, "ecole-a", "PATCH", "/api/v1/users/" + t2["id"].get<std::string>(), {{"roles", {"parent"}}})
+                  .status == 200);
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json()["metrics"]["staff"]["used"] == 1);
+        CHECK(s.as(token, "ecole-a", "PATCH", "/api/v1/users/" + teacherId, {{"status", "active"}}).status == 200);
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json()["metrics"]["staff"]["used"] == 2);
     }
 
     SECTION("sms: a plugin checks and meters through the SDK, per month") {
