@@ -339,7 +339,7 @@ TEST_CASE("Each plan limit refuses the creation beyond it with a problem naming 
         CHECK(s.as(token, "ecole-a", "GET", "/api/v1/users/" + studentId).json()["roles"] == json{"student"});
 
         // A deactivated teacher frees a place at once; reactivating needs one.
-        auto users = s.as(token, "ecole-a", "GET", "/api/v1/users?role=teacher").json();
+        auto users = s.as(token, "ecole-a", "GET", "/api/v1/users?role=teacher&status=active").json();
         REQUIRE(users["items"].size() == 1);
         const std::string teacherId = users["items"][0]["id"];
         CHECK(s.as(token, "ecole-a", "DELETE", "/api/v1/users/" + teacherId).status == 204);
@@ -351,7 +351,7 @@ TEST_CASE("Each plan limit refuses the creation beyond it with a problem naming 
         CHECK(back.json()["type"] == "/problems/quota-exceeded");
         CHECK(s.as(token, "ecole-a", "GET", "/api/v1/users/" + teacherId).json()["status"] == "deactivated");
         // A teacher whose role is removed counts down too.
-        auto t2 = s.as(token, "ecole-a", "GET", "/api/v1/users?role=teacher").json()["items"][0];
+        auto t2 = s.as(token, "ecole-a", "GET", "/api/v1/users?role=teacher&status=active").json()["items"][0];
         CHECK(s.as(token, "ecole-a", "PATCH", "/api/v1/users/" + t2["id"].get<std::string>(), {{"roles", {"parent"}}})
                   .status == 200);
         CHECK(s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json()["metrics"]["staff"]["used"] == 1);
