@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <string>
 
 #include "kernel/billing/billing.hpp"
@@ -327,7 +328,7 @@ TEST_CASE("Every call of the Stripe client passes the stand-in's check against S
     }
     CHECK(credit < 0);
     CHECK(-credit < 9000 * 3);  // a day of the period was used
-    CHECK(charge == -2 * credit);  // twice the price for the same days (rounding aside)
+    CHECK(std::abs(charge + 2 * credit) <= 1);  // twice the price for the same days, give or take the rounding
     auto canceled = client.cancelAtPeriodEnd(subId);
     REQUIRE(canceled);
     CHECK((*canceled)["cancel_at_period_end"] == true);
