@@ -130,7 +130,8 @@ public:
     /// The ids of the account's events of `type`, oldest first.
     std::vector<std::string> events(const std::string& type) const {
         std::vector<std::string> ids;
-        for (const auto& e : state()["events"]) {
+        const nlohmann::json all = state();  // kept: the loop must not run over a temporary's member
+        for (const auto& e : all["events"]) {
             if (e["type"] == type) {
                 ids.push_back(e["id"]);
             }
