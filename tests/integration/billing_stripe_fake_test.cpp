@@ -169,8 +169,8 @@ TEST_CASE("A school pays through Checkout: a declined first payment leaves it pa
     CHECK(fake.state()["checkout_sessions"].size() == 1);
 }
 
-TEST_CASE("Stripe answers 500 after creating the customer and 500 before creating the session: the retries reuse "
-          "each call's Idempotency-Key and leave one customer, one session and one subscription",
+TEST_CASE("Lost answers and 500s from Stripe: the retries reuse each call's Idempotency-Key and leave one "
+          "customer, one session and one subscription",
           "[billing][stripe][fake][idempotency]") {
     auto backend = GENERATE(from_range(ardoise::test::backends()));
     StripeFake fake;
