@@ -27,6 +27,7 @@ prism_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 tests/js/node_modules/.bin/prism mock -h 127.0.0.1 -p "$prism_port" "$root/../shared/specs/stripe-openapi-trimmed.json" \
   >build/test/prism.log 2>&1 &
 prism_pid=$!
+trap 'kill "$prism_pid" 2>/dev/null || true; pg_stop' EXIT
 export ARDOISE_TEST_STRIPE_MOCK_URL="http://127.0.0.1:$prism_port"
 
 # The stateful Stripe stand-in (tests/js/stripe_fake.mjs) for the behaviour
