@@ -30,6 +30,20 @@ prism_pid=$!
 trap 'kill "$prism_pid" 2>/dev/null || true; pg_stop' EXIT
 export ARDOISE_TEST_STRIPE_MOCK_URL="http://127.0.0.1:$prism_port"
 
+# The stateful Stripe stand-in (tests/js/stripe_fake.mjs) for the behaviour
+# tests: each test uses its own secret key, so one fake serves them all.
+fake_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+node tests/js/stripe_fake.mjs --port "$fake_port" --spec "$root/../shared/specs/stripe-openapi.json" \
+  >build/test/stripe_fake.log 2>&1 &
+fake_pid=$!
+trap 'kill "$prism_pid" "$fake_pid" 2>/dev/null || true; pg_stop' EXIT
+for _ in $(seq 100); do
+  grep -q "listening on" build/test/stripe_fake.log && break
+  kill -0 "$fake_pid" 2>/dev/null || { cat build/test/stripe_fake.log; exit 1; }
+  sleep 0.1
+done
+export ARDOISE_TEST_STRIPE_FAKE_URL="http://127.0.0.1:$fake_port"
+
 echo "== tests (SQLite and PostgreSQL)"
 ctest --test-dir build/test --output-on-failure -j 2 --timeout 600
 

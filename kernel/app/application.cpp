@@ -173,8 +173,9 @@ Application::Application(Config config) : config_(std::move(config)) {
                                 [this](const std::string& tenantId, const std::string& feature) {
                                     return billing_->plans().cheapestPlanWithFeature(tenantId, feature);
                                 }});
-    // Staff (admins, teachers) are counted, and limited by the plan, when created.
-    auth_->setStaffHook([this](data::Connection& c, const std::string& tenantId) -> Status {
+    // Staff (admins, teachers, not deactivated) are counted, and limited by
+    // the plan, when a user becomes staff; counted down when one stops.
+    auth_->setStaffHook([this](data::Connection& c, const std::string& tenantId, std::int64_t adding) -> Status {
         const auto staff = c.queryOne(
             "SELECT COUNT(*) AS n FROM users WHERE tenant_id = ? AND status <> 'deactivated' AND "
             "(',' || roles || ',' LIKE '%,admin,%' OR ',' || roles || ',' LIKE '%,teacher,%')",
@@ -184,10 +185,13 @@ Application::Application(Config config) : config_(std::move(config)) {
         if (auto s = usage.set(c, tenantId, "staff", count); !s.isOk()) {
             return s;
         }
-        if (auto s = usage.check(c, tenantId, "staff", 1); !s.isOk()) {
+        if (adding <= 0) {
+            return Status::ok();
+        }
+        if (auto s = usage.check(c, tenantId, "staff", adding); !s.isOk()) {
             return s;
         }
-        return usage.set(c, tenantId, "staff", count + 1);
+        return usage.set(c, tenantId, "staff", count + adding);
     });
 
     http::PipelineOptions options;
@@ -207,6 +211,9 @@ Application::Application(Config config) : config_(std::move(config)) {
                 return Status::ok();
             }
             billing_->usage().countApiCall(request.tenant->id);
+            if (auto s = billing_->rateGate(request.tenant->id, request.path); !s.isOk()) {
+                return s;
+            }
             if (auto s = billing_->writeGate(request.tenant->id, request.method, request.path); !s.isOk()) {
                 return s;
             }

@@ -443,7 +443,7 @@ Result<json> AuthService::createUser(const http::TenantContext& tenant, const js
     const std::string roles = joinRoles(input.at("roles"));
     if (staffHook_ && (("," + roles + ",").find(",admin,") != std::string::npos ||
                        ("," + roles + ",").find(",teacher,") != std::string::npos)) {
-        if (auto s = staffHook_(db.connection(), tenant.id); !s.isOk()) {
+        if (auto s = staffHook_(db.connection(), tenant.id, 1); !s.isOk()) {
             return s;
         }
     }
@@ -536,10 +536,28 @@ Result<json> AuthService::updateUser(const http::TenantContext& tenant, const st
         }
         status = patch["status"];
     }
+    const std::string roles = joinRoles(patch.value("roles", current["roles"]));
+    const auto isStaff = [](const std::string& userStatus, const std::string& userRoles) {
+        const std::string r = "," + userRoles + ",";
+        return userStatus != "deactivated" &&
+               (r.find(",admin,") != std::string::npos || r.find(",teacher,") != std::string::npos);
+    };
+    const bool wasStaff = isStaff(row->text("status"), row->text("roles"));
+    const bool willBeStaff = isStaff(status, roles);
+    if (staffHook_ && !wasStaff && willBeStaff) {
+        if (auto s = staffHook_(db.connection(), tenant.id, 1); !s.isOk()) {
+            return s;  // over the plan's staff limit: nothing written
+        }
+    }
     db.exec("UPDATE users SET name = ?, roles = ?, locale = ?, status = ?, updated_at = ? WHERE tenant_id = @tenant AND id = ?",
-            {patch.value("name", current["name"].get<std::string>()), joinRoles(patch.value("roles", current["roles"])),
+            {patch.value("name", current["name"].get<std::string>()), roles,
              patch.contains("locale") ? data::Value(patch["locale"].get<std::string>()) : data::optionalText(row->optText("locale")),
              status, data::nowSeconds(), id});
+    if (staffHook_ && wasStaff && !willBeStaff) {
+        if (auto s = staffHook_(db.connection(), tenant.id, 0); !s.isOk()) {
+            return s;
+        }
+    }
     if (status == "deactivated") {
         revokeSessions(db, id, "deactivated");
     }

@@ -52,10 +52,13 @@ public:
     using Filter = std::function<Result<nlohmann::json>(const std::string& tenantId, const std::string& hook,
                                                         const nlohmann::json& data, const std::vector<std::string>& adjustable)>;
     void setUserFilter(Filter filter) { userFilter_ = std::move(filter); }
-    /// Called in the transaction that creates a staff user (role admin or
-    /// teacher), before the row is written: a failure (quota) refuses the
-    /// creation. Set by the application to billing's staff quota.
-    using StaffHook = std::function<Status(data::Connection&, const std::string& tenantId)>;
+    /// Called in the transaction that changes the school's staff (users with
+    /// role admin or teacher, not deactivated): with adding = 1 before a user
+    /// becomes staff (created, reactivated, given the role), whose failure
+    /// (quota) refuses the change; with adding = 0 after a user stopped being
+    /// staff (deactivated, role removed), to count the staff down. Set by the
+    /// application to billing's staff quota and gauge.
+    using StaffHook = std::function<Status(data::Connection&, const std::string& tenantId, std::int64_t adding)>;
     void setStaffHook(StaffHook hook) { staffHook_ = std::move(hook); }
 
     // --- schemas used by the routes and the OpenAPI document

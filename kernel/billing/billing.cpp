@@ -57,6 +57,47 @@ void Billing::invalidate() {
     states_.clear();
 }
 
+Billing::CachedState Billing::state(const std::string& tenantId) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::shared_lock lock(stateMutex_);
+        if (auto it = states_.find(tenantId); it != states_.end() && now - it->second.at < kStateTtl) {
+            return it->second;
+        }
+    }
+    CachedState state;
+    state.at = now;
+    {
+        auto lease = db_.acquire();
+        auto row = lease->queryOne(
+            "SELECT s.status, s.plan_code, s.currency, s.billing_interval, p.limit_api_requests_per_minute AS per_minute "
+            "FROM platform_subscriptions s LEFT JOIN platform_plans p ON p.code = s.plan_code WHERE s.tenant_id = ?",
+            {tenantId});
+        if (row) {
+            state.status = row->text("status");
+            state.plan = row->text("plan_code");
+            // A canceled subscription has no plan to limit it (as for plugins).
+            if (state.status != "canceled" && !row->isNull("per_minute")) {
+                state.perMinute = std::max<std::int64_t>(1, row->integer("per_minute"));
+                const std::int64_t current = state.perMinute;
+                state.upgradePlan = plans_
+                                        .cheapestPlan(*lease, row->text("currency"), row->text("billing_interval"),
+                                                      [current](data::Connection&, const data::Row& plan) {
+                                                          return plan.isNull("limit_api_requests_per_minute") ||
+                                                                 plan.integer("limit_api_requests_per_minute") > current;
+                                                      })
+                                        .value_or("");
+            }
+        }
+    }
+    std::unique_lock lock(stateMutex_);
+    if (states_.size() > 100000) {
+        states_.clear();
+    }
+    states_[tenantId] = state;
+    return state;
+}
+
 Status Billing::writeGate(const std::string& tenantId, const std::string& method, const std::string& path) {
     if (method == "GET" || method == "HEAD" || method == "OPTIONS") {
         return Status::ok();
@@ -64,27 +105,7 @@ Status Billing::writeGate(const std::string& tenantId, const std::string& method
     if (path.rfind("/api/v1/auth/", 0) == 0 || path.rfind("/api/v1/billing/", 0) == 0) {
         return Status::ok();  // a suspended school can still sign in and pay
     }
-    const auto now = std::chrono::steady_clock::now();
-    std::string status;
-    bool hit = false;
-    {
-        std::shared_lock lock(stateMutex_);
-        if (auto it = states_.find(tenantId); it != states_.end() && now - it->second.at < kStateTtl) {
-            status = it->second.status;
-            hit = true;
-        }
-    }
-    if (!hit) {
-        auto lease = db_.acquire();
-        auto row = lease->queryOne("SELECT status FROM platform_subscriptions WHERE tenant_id = ?", {tenantId});
-        status = row ? row->text("status") : "";
-        std::unique_lock lock(stateMutex_);
-        if (states_.size() > 100000) {
-            states_.clear();
-        }
-        states_[tenantId] = {status, now};
-    }
-    if (status == "suspended") {
+    if (state(tenantId).status == "suspended") {
         return Status(Code::kPermissionDenied, "subscription-suspended",
                       "This school's subscription is suspended for an unpaid invoice: the school is read-only until "
                       "it is paid (by card through the billing portal, or by bank transfer or mobile money recorded "
@@ -92,6 +113,52 @@ Status Billing::writeGate(const std::string& tenantId, const std::string& method
             .addExtra("billing_url", "/api/v1/billing/subscription");
     }
     return Status::ok();
+}
+
+Status Billing::rateGate(const std::string& tenantId, const std::string& path) {
+    if (path.rfind("/api/v1/billing/", 0) == 0) {
+        return Status::ok();  // the school can always reach the page that lifts the limit
+    }
+    const CachedState plan = state(tenantId);
+    if (plan.perMinute <= 0) {
+        return Status::ok();
+    }
+    // GCRA: each request moves the school's theoretical arrival time one
+    // interval ahead; a bucket of one minute's allowance may be spent at once.
+    const std::int64_t window = 60'000'000'000LL;
+    const std::int64_t interval = window / plan.perMinute;
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    std::int64_t waitNs = 0;
+    {
+        std::lock_guard lock(rateMutex_);
+        if (rateTat_.size() > 100000) {
+            rateTat_.clear();
+        }
+        RateState& rate = rateTat_[tenantId];
+        if (rate.perMinute != plan.perMinute) {
+            rate = {0, plan.perMinute};  // a new plan starts with its full allowance
+        }
+        const std::int64_t next = std::max(rate.tat, now) + interval;
+        if (next - now <= window) {
+            rate.tat = next;
+            return Status::ok();
+        }
+        waitNs = next - now - window;
+    }
+    const std::int64_t retry = std::max<std::int64_t>(1, (waitNs + 999'999'999) / 1'000'000'000);
+    Status s(Code::kRateLimited, "plan-rate-limited",
+             "The plan " + plan.plan + " allows " + std::to_string(plan.perMinute) +
+                 " API requests per minute; try again in " + std::to_string(retry) + " seconds" +
+                 (plan.upgradePlan.empty() ? "." : "; the plan " + plan.upgradePlan + " allows more."));
+    s.addExtra("limit", "api_requests_per_minute")
+        .addExtra("max", std::to_string(plan.perMinute))
+        .addExtra("plan", plan.plan)
+        .addExtra("retry_after", std::to_string(retry));
+    if (!plan.upgradePlan.empty()) {
+        s.addExtra("upgrade_plan", plan.upgradePlan).addExtra("detail_variant", "upgrade");
+    }
+    return s;
 }
 
 Result<std::string> Billing::stripeCustomer(const http::TenantContext& tenant) {
@@ -172,6 +239,103 @@ Result<Response> Billing::checkout(const Request& r) {
         return session.status();
     }
     return Response::json(200, {{"id", (*session)["id"]}, {"url", (*session).value("url", json(nullptr))}});
+}
+
+namespace {
+
+/// The school's live Stripe subscription id, or 409 no-stripe-subscription.
+Result<std::string> liveStripeSubscription(data::Connection& c, const std::string& tenantId) {
+    auto sub = c.queryOne("SELECT stripe_subscription_id, status FROM platform_subscriptions WHERE tenant_id = ?",
+                          {tenantId});
+    if (!sub || sub->isNull("stripe_subscription_id") || sub->text("status") == "canceled") {
+        return Status(Code::kConflict, "no-stripe-subscription",
+                      "This school has no live Stripe subscription: start with a checkout.");
+    }
+    return sub->text("stripe_subscription_id");
+}
+
+}  // namespace
+
+Result<Response> Billing::changePlan(const Request& r) {
+    const std::string code = r.json["plan"];
+    std::string subscriptionId;
+    std::string priceId;
+    bool perStudent = false;
+    std::int64_t students = 0;
+    {
+        auto lease = db_.acquire();
+        auto live = liveStripeSubscription(*lease, r.tenant->id);
+        if (!live) {
+            return live.status();
+        }
+        subscriptionId = *live;
+        auto sub = lease->queryOne("SELECT plan_code, currency, billing_interval FROM platform_subscriptions WHERE "
+                                   "tenant_id = ?",
+                                   {r.tenant->id});
+        auto plan = lease->queryOne("SELECT pr.stripe_price_id, pr.per_student FROM platform_plans p LEFT JOIN "
+                                    "platform_plan_prices pr ON pr.plan_code = p.code AND pr.currency = ? AND "
+                                    "pr.billing_interval = ? WHERE p.code = ?",
+                                    {sub->text("currency"), sub->text("billing_interval"), code});
+        if (!plan) {
+            return Status(Code::kInvalidArgument, "validation", "No plan has the code " + code + ".")
+                .addField({"/plan", "unknown-plan", "is not a plan's code"});
+        }
+        if (plan->isNull("stripe_price_id")) {
+            return Status(Code::kFailedPrecondition, "plan-not-sold-online",
+                          "The plan " + code + " has no Stripe price in " + sub->text("currency") + " per " +
+                              sub->text("billing_interval") +
+                              ": ask the platform for a bank transfer or mobile money invoice.")
+                .addExtra("plan", code)
+                .addExtra("currency", sub->text("currency"));
+        }
+        if (sub->text("plan_code") == code) {
+            return Status(Code::kConflict, "same-plan", "The school is already on the plan " + code + ".")
+                .addExtra("plan", code);
+        }
+        priceId = plan->text("stripe_price_id");
+        perStudent = plan->integer("per_student") != 0;
+        students = usage_.current(*lease, r.tenant->id, "students");
+    }
+    // Stripe's subscription names the item to move (one item: the plan).
+    auto current = stripe_.retrieveSubscription(subscriptionId);
+    if (!current) {
+        return current.status();
+    }
+    const json items = (*current).contains("items") && (*current)["items"].is_object()
+                           ? (*current)["items"].value("data", json::array())
+                           : json::array();
+    if (!items.is_array() || items.empty() || !items[0].is_object() || !items[0].contains("id")) {
+        return Status(Code::kUnavailable, "stripe-unavailable", "Stripe's subscription has no item to change.");
+    }
+    const std::int64_t quantity = perStudent ? std::max<std::int64_t>(1, students) : 1;
+    auto changed = stripe_.changeSubscriptionPrice(subscriptionId, items[0]["id"].get<std::string>(), priceId, quantity);
+    if (!changed) {
+        return changed.status();
+    }
+    // The school's row changes when Stripe's customer.subscription.updated arrives.
+    return Response::json(202, {{"plan", code},
+                                {"stripe_subscription_id", subscriptionId},
+                                {"stripe_status", (*changed).value("status", json(nullptr))},
+                                {"proration", "create_prorations"}});
+}
+
+Result<Response> Billing::cancelAtPeriodEnd(const Request& r) {
+    std::string subscriptionId;
+    {
+        auto lease = db_.acquire();
+        auto live = liveStripeSubscription(*lease, r.tenant->id);
+        if (!live) {
+            return live.status();
+        }
+        subscriptionId = *live;
+    }
+    auto canceled = stripe_.cancelAtPeriodEnd(subscriptionId);
+    if (!canceled) {
+        return canceled.status();
+    }
+    return Response::json(202, {{"stripe_subscription_id", subscriptionId},
+                                {"cancel_at_period_end", (*canceled).value("cancel_at_period_end", false)},
+                                {"current_period_end", (*canceled).value("current_period_end", json(nullptr))}});
 }
 
 void Billing::start() {
@@ -499,6 +663,38 @@ void Billing::registerRoutes(http::Router& router, tenancy::TenantService& tenan
                 .responseSchema = {{"type", "object"},
                                    {"properties", {{"id", {{"type", "string"}}}, {"url", {{"type", {"string", "null"}}}}}}},
                 .handler = [this](Request& r) -> Result<Response> { return checkout(r); }});
+    router.add({.method = "POST",
+                .pattern = "/api/v1/billing/subscription/plan",
+                .access = Access::kTenantUser,
+                .permission = "billing.manage",
+                .summary = "Move the school's Stripe subscription to another plan, prorated (applied when Stripe's "
+                           "event arrives)",
+                .tag = "billing",
+                .requestSchema = {{"type", "object"},
+                                  {"additionalProperties", false},
+                                  {"required", {"plan"}},
+                                  {"properties", {{"plan", {{"type", "string"}, {"minLength", 1}, {"maxLength", 40}}}}}},
+                .responseSchema = {{"type", "object"},
+                                   {"properties",
+                                    {{"plan", {{"type", "string"}}},
+                                     {"stripe_subscription_id", {{"type", "string"}}},
+                                     {"stripe_status", {{"type", {"string", "null"}}}},
+                                     {"proration", {{"type", "string"}}}}}},
+                .successStatus = 202,
+                .handler = [this](Request& r) -> Result<Response> { return changePlan(r); }});
+    router.add({.method = "POST",
+                .pattern = "/api/v1/billing/subscription/cancel",
+                .access = Access::kTenantUser,
+                .permission = "billing.manage",
+                .summary = "Cancel the school's Stripe subscription at the end of the paid period",
+                .tag = "billing",
+                .responseSchema = {{"type", "object"},
+                                   {"properties",
+                                    {{"stripe_subscription_id", {{"type", "string"}}},
+                                     {"cancel_at_period_end", {{"type", "boolean"}}},
+                                     {"current_period_end", {{"type", {"integer", "null"}}}}}}},
+                .successStatus = 202,
+                .handler = [this](Request& r) -> Result<Response> { return cancelAtPeriodEnd(r); }});
     router.add({.method = "POST",
                 .pattern = "/api/v1/billing/portal",
                 .access = Access::kTenantUser,

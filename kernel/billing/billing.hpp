@@ -11,6 +11,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "kernel/billing/invoice_service.hpp"
@@ -84,6 +85,14 @@ public:
     /// "subscription-suspended". Cached per school for 2 s; changes applied
     /// on this node apply at once.
     Status writeGate(const std::string& tenantId, const std::string& method, const std::string& path);
+    /// For the request path: the plan's api_requests_per_minute, per school
+    /// and per node (each node of a cluster allows the full rate). A token
+    /// bucket refilled continuously: `max` requests at once, then one every
+    /// 60/max seconds. Beyond it, 429 "plan-rate-limited" with limit, max,
+    /// plan, retry_after and, when a plan allows more, upgrade_plan. No plan,
+    /// no limit on the plan, or /api/v1/billing/ (so the school can upgrade):
+    /// OK. The plan is cached with the state (2 s).
+    Status rateGate(const std::string& tenantId, const std::string& path);
     /// Forgets cached subscription states (after a change).
     void invalidate();
 
@@ -91,6 +100,11 @@ private:
     void notifyChanged();
     /// POST /api/v1/billing/checkout: a Stripe Checkout Session for `plan`.
     Result<http::Response> checkout(const http::Request& request);
+    /// POST /api/v1/billing/subscription/plan: the Stripe subscription moves
+    /// to `plan`'s price, prorated; the new state arrives by webhook.
+    Result<http::Response> changePlan(const http::Request& request);
+    /// POST /api/v1/billing/subscription/cancel: cancel at the period's end.
+    Result<http::Response> cancelAtPeriodEnd(const http::Request& request);
     /// The school's Stripe customer id, created (once, idempotently) if missing.
     Result<std::string> stripeCustomer(const http::TenantContext& tenant);
 
@@ -106,9 +120,23 @@ private:
     std::shared_mutex stateMutex_;
     struct CachedState {
         std::string status;
+        std::string plan;
+        std::int64_t perMinute = 0;  ///< api_requests_per_minute; 0 = unlimited
+        std::string upgradePlan;     ///< the cheapest plan allowing more, if any
         std::chrono::steady_clock::time_point at;
     };
     std::map<std::string, CachedState> states_;  // guarded by stateMutex_
+    /// The school's cached state, read again after kStateTtl.
+    CachedState state(const std::string& tenantId);
+
+    std::mutex rateMutex_;
+    /// Per school: the GCRA "theoretical arrival time" (steady-clock ns) and
+    /// the limit it was computed for (another limit starts a full bucket).
+    struct RateState {
+        std::int64_t tat = 0;
+        std::int64_t perMinute = 0;
+    };
+    std::unordered_map<std::string, RateState> rateTat_;  // guarded by rateMutex_
 
     std::thread sweeper_;
     std::atomic<bool> running_{false};

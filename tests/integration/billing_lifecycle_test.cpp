@@ -323,10 +323,40 @@ TEST_CASE("Each plan limit refuses the creation beyond it with a problem naming 
               "The small plan allows 2 (staff); 2 already used, 1 more asked. The big plan lifts this limit.");
         CHECK(s.rowCounts() == before);
         // Students and parents are not staff.
-        CHECK(s.as(token, "ecole-a", "POST", "/api/v1/users", user("s1@x.test", "student")).status == 201);
+        auto student = s.as(token, "ecole-a", "POST", "/api/v1/users", user("s1@x.test", "student"));
+        CHECK(student.status == 201);
         auto usage = s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json();
         CHECK(usage["metrics"]["staff"]["used"] == 2);
         CHECK(usage["metrics"]["staff"]["limit"] == 2);
+
+        // A student made a teacher is one more staff member: refused, nothing written.
+        const std::string studentId = student.json()["id"];
+        const auto unchanged = s.rowCounts();
+        auto promoted = s.as(token, "ecole-a", "PATCH", "/api/v1/users/" + studentId, {{"roles", {"teacher"}}});
+        CHECK(promoted.status == 403);
+        CHECK(promoted.json()["limit"] == "staff");
+        CHECK(s.rowCounts() == unchanged);
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/users/" + studentId).json()["roles"] == json{"student"});
+
+        // A deactivated teacher frees a place at once; reactivating needs one.
+        auto users = s.as(token, "ecole-a", "GET", "/api/v1/users?role=teacher&status=active").json();
+        REQUIRE(users["items"].size() == 1);
+        const std::string teacherId = users["items"][0]["id"];
+        CHECK(s.as(token, "ecole-a", "DELETE", "/api/v1/users/" + teacherId).status == 204);
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json()["metrics"]["staff"]["used"] == 1);
+        CHECK(s.as(token, "ecole-a", "POST", "/api/v1/users", user("t2@x.test", "teacher")).status == 201);
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json()["metrics"]["staff"]["used"] == 2);
+        auto back = s.as(token, "ecole-a", "PATCH", "/api/v1/users/" + teacherId, {{"status", "active"}});
+        CHECK(back.status == 403);
+        CHECK(back.json()["type"] == "/problems/quota-exceeded");
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/users/" + teacherId).json()["status"] == "deactivated");
+        // A teacher whose role is removed counts down too.
+        auto t2 = s.as(token, "ecole-a", "GET", "/api/v1/users?role=teacher&status=active").json()["items"][0];
+        CHECK(s.as(token, "ecole-a", "PATCH", "/api/v1/users/" + t2["id"].get<std::string>(), {{"roles", {"parent"}}})
+                  .status == 200);
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json()["metrics"]["staff"]["used"] == 1);
+        CHECK(s.as(token, "ecole-a", "PATCH", "/api/v1/users/" + teacherId, {{"status", "active"}}).status == 200);
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json()["metrics"]["staff"]["used"] == 2);
     }
 
     SECTION("sms: a plugin checks and meters through the SDK, per month") {
@@ -349,6 +379,28 @@ TEST_CASE("Each plan limit refuses the creation beyond it with a problem naming 
         CHECK(usage["metrics"]["sms"]["limit"] == 5);
         CHECK(usage["metrics"]["sms"]["per"] == "month");
         CHECK(usage["period"] == ardoise::kernel::billing::UsageService::periodOf(ardoise::kernel::data::nowSeconds()));
+    }
+
+    SECTION("storage: a plugin checks and meters stored megabytes through the SDK, over HTTP") {
+        s.enablePlugin("ecole-a", "hello");
+        CHECK(s.as(token, "ecole-a", "POST", "/api/v1/hello/files", {{"size_mb", 8}}).status == 201);
+        const auto before = s.rowCounts();
+        auto refused = s.request("POST", "/api/v1/hello/files", {{"size_mb", 3}},
+                                 {{"X-Tenant", "ecole-a"}, {"Authorization", "Bearer " + token}, {"Accept-Language", "en"}});
+        CHECK(refused.status == 403);
+        CHECK(refused.json()["type"] == "/problems/quota-exceeded");
+        CHECK(refused.json()["limit"] == "storage_mb");
+        CHECK(refused.json()["max"] == "10");
+        CHECK(refused.json()["used"] == "8");
+        CHECK(refused.json()["upgrade_plan"] == "big");
+        CHECK(refused.json()["detail"] ==
+              "The small plan allows 10 (storage_mb); 8 already used, 3 more asked. The big plan lifts this limit.");
+        CHECK(s.rowCounts() == before);
+        CHECK(s.as(token, "ecole-a", "POST", "/api/v1/hello/files", {{"size_mb", 2}}).status == 201);
+        auto usage = s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").json();
+        CHECK(usage["metrics"]["storage_mb"]["used"] == 10);
+        CHECK(usage["metrics"]["storage_mb"]["limit"] == 10);
+        CHECK(s.as(token, "ecole-a", "POST", "/api/v1/hello/files", {{"size_mb", 1}}).status == 403);
     }
 
     SECTION("students and storage: recorded by whoever creates them, checked before") {
@@ -398,6 +450,59 @@ TEST_CASE("Each plan limit refuses the creation beyond it with a problem naming 
         REQUIRE(s.as(token, "ecole-a", "POST", "/api/v1/users", user("t1@x.test", "teacher")).status == 201);
         const std::string teacher = s.login("ecole-a", "t1@x.test");
         CHECK(s.as(teacher, "ecole-a", "GET", "/api/v1/billing/usage").status == 403);
+    }
+}
+
+TEST_CASE("A plan's api_requests_per_minute answers 429 beyond it with the limit and the plan that allows more; other "
+          "schools and the billing pages are not held back",
+          "[billing][quota][rate]") {
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    TestServer s(backend);
+    const std::string tenantId = s.createTenant("ecole-a");
+    s.createTenant("ecole-b");
+    auto& plans = s.app().billing().plans();
+    REQUIRE(plans.create(plan("small", 1000, {{"api_requests_per_minute", 5}}, json::array())));
+    REQUIRE(plans.create(plan("big", 5000, {{"api_requests_per_minute", 1000}}, json::array())));
+    REQUIRE(plans.create(plan("medium", 3000, {{"api_requests_per_minute", 3}}, json::array())));
+    REQUIRE(plans.assign(tenantId, "XOF", {{"plan", "small"}}));
+    s.app().billing().invalidate();
+    const std::string token = s.login("ecole-a", "admin@ecole-a.test");  // the first of the five
+    const std::string tokenB = s.login("ecole-b", "admin@ecole-b.test");
+    int ok = 0;
+    ardoise::test::HttpResult refused;
+    for (int i = 0; i < 8; ++i) {
+        auto r = s.request("GET", "/api/v1/me", nullptr,
+                           {{"X-Tenant", "ecole-a"}, {"Authorization", "Bearer " + token}, {"Accept-Language", "fr"}});
+        if (r.status == 200) {
+            ++ok;
+        } else {
+            refused = r;
+        }
+    }
+    CHECK(ok == 4);  // one request every 12 s refills: the loop takes far less
+    REQUIRE(refused.status == 429);
+    CHECK(refused.header("content-type") == "application/problem+json");
+    CHECK(refused.json()["type"] == "/problems/plan-rate-limited");
+    CHECK(refused.json()["limit"] == "api_requests_per_minute");
+    CHECK(refused.json()["max"] == "5");
+    CHECK(refused.json()["plan"] == "small");
+    CHECK(refused.json()["upgrade_plan"] == "big");  // medium allows fewer
+    const int retry = std::stoi(refused.header("retry-after"));
+    CHECK(retry >= 1);
+    CHECK(retry <= 12);
+    CHECK(refused.json()["title"] == "Trop de requêtes pour l'offre");
+    CHECK(refused.json()["detail"] == "L'offre small permet 5 requêtes par minute ; réessayez dans " +
+                                          std::to_string(retry) + " secondes. L'offre big en permet davantage.");
+    // The billing pages still answer (the school can upgrade); another school is not held back.
+    CHECK(s.as(token, "ecole-a", "GET", "/api/v1/billing/usage").status == 200);
+    for (int i = 0; i < 8; ++i) {
+        CHECK(s.as(tokenB, "ecole-b", "GET", "/api/v1/me").status == 200);
+    }
+    // On the bigger plan the school is served again at once.
+    REQUIRE(plans.assign(tenantId, "XOF", {{"plan", "big"}}));
+    s.app().billing().invalidate();
+    for (int i = 0; i < 8; ++i) {
+        CHECK(s.as(token, "ecole-a", "GET", "/api/v1/me").status == 200);
     }
 }
 

@@ -9,7 +9,8 @@ using nlohmann::json;
 
 TEST_CASE("Adding the student over the plan's limit is refused with the limit and the plan that lifts it",
           "[school][billing]") {
-    TestServer s("sqlite");
+    auto backend = GENERATE(from_range(ardoise::test::backends()));
+    TestServer s(backend);
     const std::string tenant = s.createTenant("ecole-a");
     s.enablePlugin("ecole-a", "school");
     auto& plans = s.app().billing().plans();
