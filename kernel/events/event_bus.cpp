@@ -157,7 +157,9 @@ int EventBus::dispatchOnce() {
     // One statement for the batch.
     std::string sql = "UPDATE platform_events SET status = 'dispatched', dispatched_at = ?, locked_until = NULL "
                       "WHERE id IN (";
-    data::Params params{now};
+    data::Params params;
+    params.reserve(rows.size() + 1);
+    params.emplace_back(now);
     for (const auto& r : rows) {
         sql += params.size() == 1 ? "?" : ", ?";
         params.emplace_back(r.text("id"));
