@@ -150,9 +150,10 @@ json lessonOf(const json& timetable, const std::string& activity, int lesson) {
 std::string dateOfDay(int day, int week = 0) {
     // 2026-09-07 is a Monday; days 0..4 are Monday..Friday.
     const int d = 7 + day + 7 * week;
-    char buf[11];
-    std::snprintf(buf, sizeof buf, "2026-%02d-%02d", d > 30 ? 10 : 9, d > 30 ? d - 30 : d);
-    return buf;
+    const int month = d > 30 ? 10 : 9;
+    const int dayOfMonth = d > 30 ? d - 30 : d;
+    return "2026-" + std::string(month < 10 ? "0" : "") + std::to_string(month) + "-" +
+           (dayOfMonth < 10 ? "0" : "") + std::to_string(dayOfMonth);
 }
 
 long long events(TestServer& s, const std::string& name) {
