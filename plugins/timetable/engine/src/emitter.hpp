@@ -93,14 +93,14 @@ struct Emitter {
     const Link& L = P().links[l];
     Violation v;
     v.type = L.type;
-    v.weight = consecutive ? 100 : L.weight;
+    v.weight = L.weight;
     v.activities = {P().acts[a].id, P().acts[b].id};
     const std::string& A = P().acts[a].label;
     const std::string& B = P().acts[b].label;
     if (consecutive) {
       v.en = A + " and " + B + " are on the same day but not one right after the other.";
       v.fr = A + " et " + B + " sont le même jour sans se suivre.";
-      push(true, std::move(v));
+      push(L.hard, std::move(v));
       return;
     }
     switch (L.kind) {

@@ -6,6 +6,8 @@
 // construction places the most constrained activities first.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -210,13 +212,13 @@ class Search {
   int rnd(int n) { return static_cast<int>(rng() % static_cast<std::uint64_t>(n)); }
 
   double stabCost(int a, int s) const { return startPos[a] >= 0 && s != startPos[a] ? 2.0 : 0.0; }
-  double objective() const { return st.objective() + stab; }
+  double objective() const { return st.wobjective() + stab; }
 
   int chooseRoom(int a, int s) {
     const auto& x = P.acts[a];
     if (!x.needsRoom) return -1;
     int bestR = -1;
-    double bestC = x.noneAllowed ? x.roomSoft[P.R] : 1000.0;
+    double bestC = x.noneAllowed ? x.roomSoft[P.R] : 1e18;
     for (int r : x.roomCands) {
       double c = x.roomSoft[r];
       const int* o = &st.roomOcc[static_cast<std::size_t>(r) * P.S + s];
@@ -329,8 +331,22 @@ class Search {
     return out;
   }
 
-  // Best move of activity a; returns false if none allowed.
-  bool bestMove(int a, bool hardPhase, int& outS, int& outR, double& outObj) {
+  // An activity sharing a resource with a that starts at slot t with the same
+  // duration, and could take a's place: the partner of a swap.
+  int swapPartner(int a, int t, int from) {
+    const auto& x = P.acts[a];
+    for (int r : x.res) {
+      if (st.occ[static_cast<std::size_t>(r) * P.S + t] == 0) continue;
+      for (int b : P.res[r].acts) {
+        if (b != a && st.pos[b] == t && P.acts[b].dur == x.dur && !locked[b] && P.acts[b].allowed[from]) return b;
+      }
+    }
+    return -1;
+  }
+
+  // Best move of activity a (to another slot, or swapping with an activity
+  // there); returns false if none allowed.
+  bool bestMove(int a, bool hardPhase, int& outS, int& outR, int& outB, int& outBR, double& outObj) {
     const auto& x = P.acts[a];
     const double bestObj = best.hard * 1000.0 + best.soft;
     int from = st.pos[a], fromR = st.room[a];
@@ -339,27 +355,58 @@ class Search {
     double bestC = 1e300;
     int ties = 0;
     outS = -1;
+    outB = -1;
+    auto consider = [&](int s, int r, int b, int br, double c, double hardNow, double plain) {
+      if (!hardPhase && hardNow > 0) return;
+      bool isTabu = tabu[static_cast<std::size_t>(a) * P.S + s] > iter;
+      if (isTabu && !(plain < bestObj - 1e-9)) return;
+      if (c < bestC - 1e-9) {
+        bestC = c, outS = s, outR = r, outB = b, outBR = br, ties = 1;
+      } else if (c < bestC + 1e-9 && rnd(++ties) == 0) {
+        outS = s, outR = r, outB = b, outBR = br;
+      }
+    };
     for (int s = 0; s < P.S; ++s) {
       if (!x.allowed[s] || s == from) continue;
       int r = chooseRoom(a, s);
       st.place(a, s, r);
-      double c = st.objective() + stab + stabCost(a, s);
-      double hardNow = st.hard;
       double plain = st.objective();
+      consider(s, r, -1, -1, st.wobjective() + stab + stabCost(a, s), st.hard, plain);
       st.unplace(a);
-      if (!hardPhase && hardNow > 0) continue;
-      bool isTabu = tabu[static_cast<std::size_t>(a) * P.S + s] > iter;
-      if (isTabu && !(plain < bestObj - 1e-9)) continue;
-      if (c < bestC - 1e-9) {
-        bestC = c, outS = s, outR = r, ties = 1;
-      } else if (c < bestC + 1e-9 && rnd(++ties) == 0) {
-        outS = s, outR = r;
+      int b = swapPartner(a, s, from);
+      if (b >= 0) {
+        int bs = st.pos[b], bRoom = st.room[b];
+        double sb = stabCost(b, bs);
+        st.unplace(b);
+        int r2 = chooseRoom(a, s);
+        st.place(a, s, r2);
+        int br = chooseRoom(b, from);
+        st.place(b, from, br);
+        double plain2 = st.objective();
+        consider(s, r2, b, br, st.wobjective() + stab - sb + stabCost(b, from) + stabCost(a, s), st.hard, plain2);
+        st.unplace(b);
+        st.unplace(a);
+        st.place(b, bs, bRoom);
       }
     }
     st.place(a, from, fromR);
     stab += stabCost(a, from);
     outObj = bestC;
     return outS >= 0;
+  }
+
+  void applyMove(int a, int s, int r, int b, int br) {
+    int from = st.pos[a];
+    if (b < 0) {
+      move(a, s, r);
+      return;
+    }
+    stab -= stabCost(a, from) + stabCost(b, st.pos[b]);
+    st.unplace(b);
+    st.unplace(a);
+    st.place(a, s, r);
+    st.place(b, from, br);
+    stab += stabCost(a, s) + stabCost(b, from);
   }
 
   void progress(double el) {
@@ -400,7 +447,7 @@ class Search {
         }
         a = c[rnd(static_cast<int>(c.size()))];
         int nConf = static_cast<int>(c.size());
-        int s, r;
+        int s, r, b = -1, br = -1;
         double obj;
         if (rnd(100) < 3) {  // noise: a random allowed slot
           const auto& x = P.acts[a];
@@ -409,23 +456,26 @@ class Search {
           if (cand.empty()) continue;
           s = cand[rnd(static_cast<int>(cand.size()))];
           r = chooseRoom(a, s);
-        } else if (!bestMove(a, true, s, r, obj)) {
-          continue;
+        } else {
+          double cur = objective();
+          if (!bestMove(a, true, s, r, b, br, obj)) continue;
+          if (obj >= cur - 1e-9) st.bumpWeights(1.0, 1e6);  // local minimum: raise violated weights
         }
         tabu[static_cast<std::size_t>(a) * P.S + st.pos[a]] = iter + 5 + rnd(10) + nConf / 2;
-        move(a, s, r);
+        if (b >= 0) tabu[static_cast<std::size_t>(b) * P.S + st.pos[b]] = iter + 5 + rnd(10) + nConf / 2;
+        applyMove(a, s, r, b, br);
       } else {
         if (st.soft <= 1e-9 && stab <= 1e-9) break;
         const int N = static_cast<int>(P.acts.size());
         a = rnd(N);
         if (locked[a] || st.pos[a] < 0) continue;
-        int s, r;
+        int s, r, b, br;
         double obj;
         double cur = objective();
-        if (!bestMove(a, false, s, r, obj)) continue;
+        if (!bestMove(a, false, s, r, b, br, obj)) continue;
         if (obj > cur + 1e-9 && rnd(100) >= 2) continue;
         tabu[static_cast<std::size_t>(a) * P.S + st.pos[a]] = iter + 10 + rnd(10);
-        move(a, s, r);
+        applyMove(a, s, r, b, br);
       }
       double o = st.objective();
       if (o < best.hard * 1000.0 + best.soft - 1e-9) {
@@ -549,6 +599,12 @@ SolveResult solve(const Instance& in, const SolveOptions& opt) {
   }
   std::vector<int> unplaced;
   for (int a = 0; a < N; ++a) if (st.pos[a] < 0) unplaced.push_back(a);
+  if (std::getenv("TT_DEBUG")) {
+    detail::Emitter e(st);
+    st.emitAll(e);
+    std::fprintf(stderr, "best: hard=%.1f soft=%.2f iters=%ld\n", st.hard, st.soft, out.iterations);
+    for (std::size_t i = 0; i < e.hard.size() && i < 20; ++i) std::fprintf(stderr, "  %s\n", e.hard[i].en.c_str());
+  }
   if (st.hard > 0) {
     // Best partial timetable: take out lessons in conflict, the most harmful first.
     for (int guard = 0; guard < N && helper.st.hard > 0; ++guard) {

@@ -620,6 +620,8 @@ State::State(const Problem& p) : P(p) {
   resSoft.assign(NR, 0);
   linkHard.assign(P.links.size(), 0);
   linkSoft.assign(P.links.size(), 0);
+  resW.assign(NR, 1.0);
+  linkW.assign(P.links.size(), 1.0);
   recomputeAll();
 }
 
@@ -741,6 +743,7 @@ void State::updateResource(int r) {
     s += weekly(r, false, nullptr);
   }
   hard += h - resHard[r];
+  whard += resW[r] * (h - resHard[r]);
   soft += s - resSoft[r];
   resHard[r] = h;
   resSoft[r] = s;
@@ -785,8 +788,12 @@ void State::linkCost(int l, double& h, double& s, Emitter* e) const {
         }
         if (e) e->link(l, a, b, amount, false);
       }
-      if (hardExtra) {
-        h += 1;
+      if (hardExtra) {  // "consecutive if same day" is part of the constraint, at its weight
+        if (L.hard) {
+          h += 1;
+        } else {
+          s += L.weight / 100.0;
+        }
         if (e) e->link(l, a, b, 1, true);
       }
     }
@@ -797,6 +804,7 @@ void State::updateLink(int l) {
   double h, s;
   linkCost(l, h, s, nullptr);
   hard += h - linkHard[l];
+  whard += linkW[l] * (h - linkHard[l]);
   soft += s - linkSoft[l];
   linkHard[l] = h;
   linkSoft[l] = s;
@@ -833,13 +841,14 @@ void State::place(int a, int slot, int r) {
   if (r >= 0) {
     int* o = &roomOcc[static_cast<std::size_t>(r) * P.S + slot];
     for (int k = 0; k < x.dur; ++k) {
-      if (o[k] > 0) roomHard += 1, hard += 1;
+      if (o[k] > 0) roomHard += 1, hard += 1, whard += roomW;
       ++o[k];
     }
   }
   double rh = roomCostHard(a, r, slot);
   roomHard += rh;
   hard += rh;
+  whard += roomW * rh;
   soft += roomCostSoft(a, r) + x.timeSoft[slot];
   for (int l : x.links) updateLink(l);
 }
@@ -861,12 +870,13 @@ void State::unplace(int a) {
     int* o = &roomOcc[static_cast<std::size_t>(r) * P.S + slot];
     for (int k = 0; k < x.dur; ++k) {
       --o[k];
-      if (o[k] > 0) roomHard -= 1, hard -= 1;
+      if (o[k] > 0) roomHard -= 1, hard -= 1, whard -= roomW;
     }
   }
   double rh = roomCostHard(a, r, slot);
   roomHard -= rh;
   hard -= rh;
+  whard -= roomW * rh;
   soft -= roomCostSoft(a, r) + x.timeSoft[slot];
   for (int l : x.links) updateLink(l);
 }
@@ -877,7 +887,7 @@ void State::touchResourceDay(int r, int d) {
 }
 
 void State::recomputeAll() {
-  hard = soft = roomHard = 0;
+  hard = soft = roomHard = whard = 0;
   std::fill(resHard.begin(), resHard.end(), 0);
   std::fill(resSoft.begin(), resSoft.end(), 0);
   std::fill(linkHard.begin(), linkHard.end(), 0);
@@ -895,14 +905,34 @@ void State::recomputeAll() {
     if (r >= 0) {
       int* o = &roomOcc[static_cast<std::size_t>(r) * P.S + pos[a]];
       for (int k = 0; k < x.dur; ++k) {
-        if (o[k] > 0) roomHard += 1, hard += 1;
+        if (o[k] > 0) roomHard += 1, hard += 1, whard += roomW;
         ++o[k];
       }
     }
     double rh = roomCostHard(a, r, pos[a]);
     roomHard += rh;
     hard += rh;
+    whard += roomW * rh;
     soft += roomCostSoft(a, r) + x.timeSoft[pos[a]];
+  }
+}
+
+void State::bumpWeights(double step, double maxW) {
+  for (std::size_t r = 0; r < resHard.size(); ++r) {
+    if (resHard[r] > 0 && resW[r] < maxW) {
+      resW[r] += step;
+      whard += step * resHard[r];
+    }
+  }
+  for (std::size_t l = 0; l < linkHard.size(); ++l) {
+    if (linkHard[l] > 0 && linkW[l] < maxW) {
+      linkW[l] += step;
+      whard += step * linkHard[l];
+    }
+  }
+  if (roomHard > 0 && roomW < maxW) {
+    roomW += step;
+    whard += step * roomHard;
   }
 }
 

@@ -110,6 +110,12 @@ class State {
   std::vector<double> resHard, resSoft, linkHard, linkSoft;
   double hard = 0, soft = 0;         // totals (hard in violation units, soft in FET units)
   double roomHard = 0;
+  // Weighted hard cost for the search (adaptive weights per resource and link).
+  std::vector<double> resW, linkW;
+  double roomW = 1;
+  double whard = 0;
+  double wobjective() const { return whard * 1000.0 + soft; }
+  void bumpWeights(double step, double maxW);
 
   void place(int a, int slot, int r);   // a must be unplaced
   void unplace(int a);
