@@ -331,22 +331,66 @@ class Search {
     return out;
   }
 
-  // An activity sharing a resource with a that starts at slot t with the same
-  // duration, and could take a's place: the partner of a swap.
-  int swapPartner(int a, int t, int from) {
+  // Window swap: the lessons of a's student sets (or teachers) inside
+  // [from, from+L) and inside [t, t+L) exchange places, keeping their offsets.
+  // Fills moves with the lessons to shift (a first); false if not possible.
+  std::vector<int> scratchRes;
+  bool windowSwap(int a, int t, std::vector<std::pair<int, int>>& moves) {
     const auto& x = P.acts[a];
-    for (int r : x.res) {
-      if (st.occ[static_cast<std::size_t>(r) * P.S + t] == 0) continue;
-      for (int b : P.res[r].acts) {
-        if (b != a && st.pos[b] == t && P.acts[b].dur == x.dur && !locked[b] && P.acts[b].allowed[from]) return b;
-      }
+    const int from = st.pos[a], H = P.H;
+    const auto& rs = x.subgroups.empty() ? x.teachers : x.subgroups;
+    if (rs.empty()) return false;
+    int L = x.dur;
+    for (int round = 0; round < 3; ++round) {
+      if (t % H + L > H || from % H + L > H) return false;
+      if (t / H == from / H && t < from + L && from < t + L) return false;  // overlapping windows
+      moves.clear();
+      moves.push_back({a, t});
+      bool extend = false;
+      int need = L;
+      auto collect = [&](int w0, int w1, int shift) -> bool {
+        for (int r : rs) {
+          bool any = false;
+          for (int k = w0; k < w1; ++k) any |= st.occ[static_cast<std::size_t>(r) * P.S + k] > 0;
+          if (!any) continue;
+          for (int b : P.res[r].acts) {
+            int pb = st.pos[b];
+            if (b == a || pb < 0 || pb / H != w0 / H) continue;
+            int e = pb + P.acts[b].dur;
+            if (e <= w0 || pb >= w1) continue;
+            if (pb < w0) return false;  // starts before the window
+            if (e > w1) {
+              need = std::max(need, e - w0);
+              extend = true;
+              continue;
+            }
+            bool dup = false;
+            for (auto& m : moves) dup |= m.first == b;
+            if (dup) continue;
+            if (locked[b] || !P.acts[b].allowed[pb + shift]) return false;
+            moves.push_back({b, pb + shift});
+          }
+        }
+        return true;
+      };
+      if (!collect(t, t + L, from - t)) return false;
+      if (!collect(from, from + L, t - from)) return false;
+      if (!extend) return moves.size() <= 7;
+      L = need;
     }
-    return -1;
+    return false;
   }
 
   // Best move of activity a (to another slot, or swapping with an activity
   // there); returns false if none allowed.
+  int bumpPerMille = std::getenv("TT_BUMP") ? std::atoi(std::getenv("TT_BUMP")) : 1000;
+  int noisePct = std::getenv("TT_NOISE") ? std::atoi(std::getenv("TT_NOISE")) : 3;
+  struct Saved { int a, pos, room; };
+  std::vector<std::pair<int, int>> wmoves;
+  std::vector<Saved> saved, bestMoves;
+
   bool bestMove(int a, bool hardPhase, int& outS, int& outR, int& outB, int& outBR, double& outObj) {
+    bestMoves.clear();
     const auto& x = P.acts[a];
     const double bestObj = best.hard * 1000.0 + best.soft;
     int from = st.pos[a], fromR = st.room[a];
@@ -357,6 +401,7 @@ class Search {
     outS = -1;
     outB = -1;
     auto consider = [&](int s, int r, int b, int br, double c, double hardNow, double plain) {
+      if (s == from) return;
       if (!hardPhase && hardNow > 0) return;
       bool isTabu = tabu[static_cast<std::size_t>(a) * P.S + s] > iter;
       if (isTabu && !(plain < bestObj - 1e-9)) return;
@@ -366,6 +411,28 @@ class Search {
         outS = s, outR = r, outB = b, outBR = br;
       }
     };
+    // Evaluates the compound move in wmoves (a placed at `from` on entry and exit).
+    auto tryCompound = [&](int s) {
+      double before = 0, after = 0;
+      saved.clear();
+      for (auto& [m, to] : wmoves) {
+        saved.push_back({m, st.pos[m], st.room[m]});
+        before += stabCost(m, st.pos[m]);
+        after += stabCost(m, to);
+      }
+      for (auto& [m, to] : wmoves) st.unplace(m);
+      for (auto& [m, to] : wmoves) st.place(m, to, chooseRoom(m, to));
+      double plain2 = st.objective();
+      double c = st.wobjective() + stab + stabCost(a, from) + after - before;
+      double keepC = bestC;
+      consider(s, -2, -2, -1, c, st.hard, plain2);
+      if (bestC < keepC || (outS == s && outR == -2)) {
+        bestMoves.clear();
+        for (auto& [m, to] : wmoves) bestMoves.push_back({m, to, st.room[m]});
+      }
+      for (auto& [m, to] : wmoves) st.unplace(m);
+      for (auto& sv : saved) st.place(sv.a, sv.pos, sv.room);
+    };
     for (int s = 0; s < P.S; ++s) {
       if (!x.allowed[s] || s == from) continue;
       int r = chooseRoom(a, s);
@@ -373,22 +440,38 @@ class Search {
       double plain = st.objective();
       consider(s, r, -1, -1, st.wobjective() + stab + stabCost(a, s), st.hard, plain);
       st.unplace(a);
-      int b = swapPartner(a, s, from);
-      if (b >= 0) {
-        int bs = st.pos[b], bRoom = st.room[b];
-        double sb = stabCost(b, bs);
-        st.unplace(b);
-        int r2 = chooseRoom(a, s);
-        st.place(a, s, r2);
-        int br = chooseRoom(b, from);
-        st.place(b, from, br);
-        double plain2 = st.objective();
-        consider(s, r2, b, br, st.wobjective() + stab - sb + stabCost(b, from) + stabCost(a, s), st.hard, plain2);
-        st.unplace(b);
-        st.unplace(a);
-        st.place(b, bs, bRoom);
+      st.place(a, from, fromR);
+      if (windowSwap(a, s, wmoves) && wmoves.size() > 1) tryCompound(s);
+      st.unplace(a);
+    }
+    // Same day: exchange a with an adjacent lesson of one of its student sets.
+    st.place(a, from, fromR);
+    {
+      const int H = P.H;
+      const auto& rs = x.subgroups.empty() ? x.teachers : x.subgroups;
+      for (int r : rs) {
+        for (int b : P.res[r].acts) {
+          int pb = st.pos[b];
+          if (b == a || pb < 0 || pb / H != from / H || locked[b]) continue;
+          int db = P.acts[b].dur;
+          int na, nb;
+          if (pb == from + x.dur) {
+            nb = from, na = from + db;
+          } else if (pb + db == from) {
+            na = pb, nb = pb + x.dur;
+          } else {
+            continue;
+          }
+          if (!x.allowed[na] || !P.acts[b].allowed[nb]) continue;
+          wmoves.clear();
+          wmoves.push_back({a, na});
+          wmoves.push_back({b, nb});
+          tryCompound(na);
+        }
+        break;  // the first student set is enough to find neighbours
       }
     }
+    st.unplace(a);
     st.place(a, from, fromR);
     stab += stabCost(a, from);
     outObj = bestC;
@@ -397,6 +480,13 @@ class Search {
 
   void applyMove(int a, int s, int r, int b, int br) {
     int from = st.pos[a];
+    if (r == -2) {  // window swap recorded in bestMoves
+      for (auto& m : bestMoves) stab -= stabCost(m.a, st.pos[m.a]);
+      for (auto& m : bestMoves) st.unplace(m.a);
+      for (auto& m : bestMoves) st.place(m.a, m.pos, m.room);
+      for (auto& m : bestMoves) stab += stabCost(m.a, m.pos);
+      return;
+    }
     if (b < 0) {
       move(a, s, r);
       return;
@@ -449,7 +539,7 @@ class Search {
         int nConf = static_cast<int>(c.size());
         int s, r, b = -1, br = -1;
         double obj;
-        if (rnd(100) < 3) {  // noise: a random allowed slot
+        if (rnd(100) < noisePct) {  // noise: a random allowed slot
           const auto& x = P.acts[a];
           std::vector<int> cand;
           for (int q = 0; q < P.S; ++q) if (x.allowed[q] && q != st.pos[a]) cand.push_back(q);
@@ -459,7 +549,7 @@ class Search {
         } else {
           double cur = objective();
           if (!bestMove(a, true, s, r, b, br, obj)) continue;
-          if (obj >= cur - 1e-9) st.bumpWeights(1.0, 1e6);  // local minimum: raise violated weights
+          if (obj >= cur - 1e-9 && rnd(1000) < bumpPerMille) st.bumpWeights(1.0, 1e6);  // local minimum: raise violated weights
         }
         tabu[static_cast<std::size_t>(a) * P.S + st.pos[a]] = iter + 5 + rnd(10) + nConf / 2;
         if (b >= 0) tabu[static_cast<std::size_t>(b) * P.S + st.pos[b]] = iter + 5 + rnd(10) + nConf / 2;
