@@ -381,13 +381,39 @@ class Search {
     return false;
   }
 
+  // Activities with a soft cost (or away from their incremental start slot).
+  std::vector<int> softConflicted() {
+    ++stamp;
+    std::vector<int> out;
+    auto add = [&](int a) {
+      if (mark[a] != stamp && !locked[a] && st.pos[a] >= 0) {
+        mark[a] = stamp;
+        out.push_back(a);
+      }
+    };
+    for (int l = 0; l < static_cast<int>(P.links.size()); ++l) {
+      if (st.linkSoft[l] > 0) for (int a : P.links[l].acts) add(a);
+    }
+    for (int r = 0; r < static_cast<int>(P.res.size()); ++r) {
+      if (st.resSoft[r] > 0) for (int a : P.res[r].acts) add(a);
+    }
+    for (int a = 0; a < static_cast<int>(P.acts.size()); ++a) {
+      int p = st.pos[a];
+      if (p < 0) continue;
+      if (P.acts[a].timeSoft[p] > 0 || st.roomCostSoft(a, st.room[a]) > 0 || stabCost(a, p) > 0) add(a);
+    }
+    return out;
+  }
+
   // Best move of activity a (to another slot, or swapping with an activity
   // there); returns false if none allowed.
   int bumpPerMille = std::getenv("TT_BUMP") ? std::atoi(std::getenv("TT_BUMP")) : 1000;
   int noisePct = std::getenv("TT_NOISE") ? std::atoi(std::getenv("TT_NOISE")) : 3;
+  double polishHardScale = std::getenv("TT_PHS") ? std::atof(std::getenv("TT_PHS")) : 3.0;
+  int kSample = std::getenv("TT_K") ? std::atoi(std::getenv("TT_K")) : 4;
   struct Saved { int a, pos, room; };
   std::vector<std::pair<int, int>> wmoves;
-  std::vector<Saved> saved, bestMoves;
+  std::vector<Saved> saved, bestMoves, kMoves;
 
   bool bestMove(int a, bool hardPhase, int& outS, int& outR, int& outB, int& outBR, double& outObj) {
     bestMoves.clear();
@@ -401,7 +427,7 @@ class Search {
     outS = -1;
     outB = -1;
     auto consider = [&](int s, int r, int b, int br, double c, double hardNow, double plain) {
-      if (s == from) return;
+      if (s == from && r < -1) return;
       if (!hardPhase && hardNow > 0) return;
       bool isTabu = tabu[static_cast<std::size_t>(a) * P.S + s] > iter;
       if (isTabu && !(plain < bestObj - 1e-9)) return;
@@ -434,18 +460,31 @@ class Search {
       for (auto& sv : saved) st.place(sv.a, sv.pos, sv.room);
     };
     for (int s = 0; s < P.S; ++s) {
-      if (!x.allowed[s] || s == from) continue;
+      if (!x.allowed[s]) continue;
       int r = chooseRoom(a, s);
+      if (s == from && r == fromR) continue;
       st.place(a, s, r);
       double plain = st.objective();
       consider(s, r, -1, -1, st.wobjective() + stab + stabCost(a, s), st.hard, plain);
       st.unplace(a);
-      st.place(a, from, fromR);
-      if (windowSwap(a, s, wmoves) && wmoves.size() > 1) tryCompound(s);
-      st.unplace(a);
+    }
+    st.place(a, from, fromR);
+    // Window swaps with the lessons of a's student sets (or teachers) at the target.
+    {
+      const auto& rs = x.subgroups.empty() ? x.teachers : x.subgroups;
+      for (int s = 0; s < P.S; ++s) {
+        if (!x.allowed[s] || s == from) continue;
+        bool busy = false;
+        for (int r : rs) {
+          const int* o = &st.occ[static_cast<std::size_t>(r) * P.S + s];
+          for (int k = 0; k < x.dur && !busy; ++k) busy = o[k] > 0;
+          if (busy) break;
+        }
+        if (!busy) continue;
+        if (windowSwap(a, s, wmoves) && wmoves.size() > 1) tryCompound(s);
+      }
     }
     // Same day: exchange a with an adjacent lesson of one of its student sets.
-    st.place(a, from, fromR);
     {
       const int H = P.H;
       const auto& rs = x.subgroups.empty() ? x.teachers : x.subgroups;
@@ -547,8 +586,23 @@ class Search {
           s = cand[rnd(static_cast<int>(cand.size()))];
           r = chooseRoom(a, s);
         } else {
+          // The best move among a few conflicted lessons.
           double cur = objective();
-          if (!bestMove(a, true, s, r, b, br, obj)) continue;
+          double bestK = 1e300;
+          int ka = -1, ks = -1, kr = -1, kb = -1, kbr = -1;
+          for (int k = 0; k < kSample; ++k) {
+            int a2 = k == 0 ? a : c[rnd(nConf)];
+            int s2, r2, b2, br2;
+            double o2;
+            if (!bestMove(a2, true, s2, r2, b2, br2, o2)) continue;
+            if (o2 < bestK - 1e-9 || (o2 < bestK + 1e-9 && rnd(2) == 0)) {
+              bestK = o2, ka = a2, ks = s2, kr = r2, kb = b2, kbr = br2;
+              kMoves = bestMoves;
+            }
+          }
+          if (ka < 0) continue;
+          a = ka, s = ks, r = kr, b = kb, br = kbr, obj = bestK;
+          bestMoves = kMoves;
           if (obj >= cur - 1e-9 && rnd(1000) < bumpPerMille) st.bumpWeights(1.0, 1e6);  // local minimum: raise violated weights
         }
         tabu[static_cast<std::size_t>(a) * P.S + st.pos[a]] = iter + 5 + rnd(10) + nConf / 2;
@@ -556,14 +610,28 @@ class Search {
         applyMove(a, s, r, b, br);
       } else {
         if (st.soft <= 1e-9 && stab <= 1e-9) break;
-        const int N = static_cast<int>(P.acts.size());
-        a = rnd(N);
-        if (locked[a] || st.pos[a] < 0) continue;
-        int s, r, b, br;
-        double obj;
-        double cur = objective();
-        if (!bestMove(a, false, s, r, b, br, obj)) continue;
-        if (obj > cur + 1e-9 && rnd(100) >= 2) continue;
+        auto c = softConflicted();
+        if (c.empty()) break;
+        if (st.hardScale > 100) {  // entering the polish: hard rules become a finite penalty
+          st.resetWeights();
+          st.hardScale = polishHardScale;
+        }
+        int s = -1, r = -1, b = -1, br = -1;
+        double obj = 1e300;
+        int nc = static_cast<int>(c.size());
+        a = -1;
+        for (int k = 0; k < kSample; ++k) {
+          int a2 = c[rnd(nc)];
+          int s2, r2, b2, br2;
+          double o2;
+          if (!bestMove(a2, true, s2, r2, b2, br2, o2)) continue;
+          if (o2 < obj - 1e-9 || (o2 < obj + 1e-9 && rnd(2) == 0)) {
+            obj = o2, a = a2, s = s2, r = r2, b = b2, br = br2;
+            kMoves = bestMoves;
+          }
+        }
+        if (a < 0) continue;
+        bestMoves = kMoves;
         tabu[static_cast<std::size_t>(a) * P.S + st.pos[a]] = iter + 10 + rnd(10);
         applyMove(a, s, r, b, br);
       }
@@ -693,7 +761,7 @@ SolveResult solve(const Instance& in, const SolveOptions& opt) {
     detail::Emitter e(st);
     st.emitAll(e);
     std::fprintf(stderr, "best: hard=%.1f soft=%.2f iters=%ld\n", st.hard, st.soft, out.iterations);
-    for (std::size_t i = 0; i < e.hard.size() && i < 20; ++i) std::fprintf(stderr, "  %s\n", e.hard[i].en.c_str());
+    { std::map<std::string,int> k; for (auto& v : e.hard) k[v.type]++; for (auto& [t,n] : k) std::fprintf(stderr, "  %s x%d\n", t.c_str(), n); }
   }
   if (st.hard > 0) {
     // Best partial timetable: take out lessons in conflict, the most harmful first.

@@ -4,6 +4,7 @@
 // Private to the engine.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -114,7 +115,14 @@ class State {
   std::vector<double> resW, linkW;
   double roomW = 1;
   double whard = 0;
-  double wobjective() const { return whard * 1000.0 + soft; }
+  double hardScale = 1000.0;      // lowered while polishing the soft cost
+  double wobjective() const { return whard * hardScale + soft; }
+  void resetWeights() {
+    std::fill(resW.begin(), resW.end(), 1.0);
+    std::fill(linkW.begin(), linkW.end(), 1.0);
+    roomW = 1;
+    whard = hard;
+  }
   void bumpWeights(double step, double maxW);
 
   void place(int a, int slot, int r);   // a must be unplaced
