@@ -79,7 +79,8 @@ Checked check(const std::string& fetXml, const Instance& in, const std::string& 
 
 struct Run {
   bool ok = false;
-  double cpu = 0;
+  double cpu = 0;    // to the first valid timetable
+  double total = 0;  // the whole call (Ardoise: including the soft polish)
   double soft = 0;
   std::string note;
 };
@@ -101,6 +102,7 @@ Run runArdoise(const std::string& xml, const Instance& in, std::uint64_t seed, d
   auto c = check(xml, in, writeFetActivities(in, r.timetable));
   run.ok = c.valid && r.firstValidSeconds >= 0 && r.firstValidSeconds <= budget;
   run.cpu = r.firstValidSeconds;
+  run.total = r.cpuSeconds;
   run.soft = c.soft;
   if (!c.valid) run.note = "checker: " + std::to_string(c.hard) + " hard violations";
   return run;
@@ -110,8 +112,11 @@ Run runFet(const fs::path& file, const std::string& xml, const Instance& in, std
   Run run;
   ardoise::bench::TempDir dir;
   std::string out = dir.path().string();
-  std::string budgetArg = std::to_string(static_cast<int>(budget));
-  std::string killAfter = std::to_string(static_cast<int>(budget) + 15);
+  // fet-cl's own limit is wall-clock: on a loaded machine it would stop before
+  // using its CPU budget. Give it a generous wall limit and enforce the CPU
+  // budget with RLIMIT_CPU (set in the child); `timeout` is the safety net.
+  std::string budgetArg = std::to_string(static_cast<int>(budget * 4));
+  std::string killAfter = std::to_string(static_cast<int>(budget * 4) + 15);
   std::string s = std::to_string(seed);
   std::vector<std::string> args = {"timeout", "--signal=TERM", "--kill-after=10", killAfter, "fet-cl",
                                    "--inputfile=" + file.string(), "--outputdir=" + out,
@@ -120,6 +125,10 @@ Run runFet(const fs::path& file, const std::string& xml, const Instance& in, std
                                    "--randomseeds22=" + s};
   pid_t pid = fork();
   if (pid == 0) {
+    rlimit lim{};
+    lim.rlim_cur = static_cast<rlim_t>(budget + 0.999);
+    lim.rlim_max = lim.rlim_cur + 5;
+    setrlimit(RLIMIT_CPU, &lim);
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
     dup2(devnull, 2);
@@ -135,6 +144,7 @@ Run runFet(const fs::path& file, const std::string& xml, const Instance& in, std
   double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
   run.cpu = cpu;
+  run.total = cpu;
   std::string result;
   fs::path activities;
   for (const auto& e : fs::recursive_directory_iterator(out)) {
@@ -145,8 +155,8 @@ Run runFet(const fs::path& file, const std::string& xml, const Instance& in, std
   bool success = result.find("Simulation successful") != std::string::npos;
   if (!success) {
     run.note = result.find("Time exceeded") != std::string::npos ? "time exceeded"
-               : result.empty()                                   ? "no result"
-                                                                  : "not solved";
+               : result.empty() ? (cpu >= budget ? "CPU budget exhausted" : "no result")
+                                : "not solved";
     return run;
   }
   if (activities.empty()) {
@@ -163,16 +173,17 @@ Run runFet(const fs::path& file, const std::string& xml, const Instance& in, std
 
 struct Summary {
   int solved = 0, runs = 0;
-  double medianCpu = -1, worstCpu = -1, medianSoft = -1;
+  double medianCpu = -1, worstCpu = -1, medianSoft = -1, medianTotal = -1;
 };
 
 Summary summarize(const std::vector<Run>& runs) {
   Summary s;
   s.runs = static_cast<int>(runs.size());
-  std::vector<double> cpu, soft;
+  std::vector<double> cpu, soft, total;
   for (const auto& r : runs) {
     if (!r.ok) continue;
     ++s.solved;
+    total.push_back(r.total);
     cpu.push_back(r.cpu);
     soft.push_back(r.soft);
   }
@@ -180,6 +191,7 @@ Summary summarize(const std::vector<Run>& runs) {
     s.medianCpu = median(cpu);
     s.worstCpu = *std::max_element(cpu.begin(), cpu.end());
     s.medianSoft = median(soft);
+    s.medianTotal = median(total);
   }
   // A failed seed makes the worst time "beyond the budget".
   if (s.solved < s.runs) s.worstCpu = -1;
@@ -196,7 +208,7 @@ int main(int argc, char** argv) {
   fs::path dir = ARDOISE_TIMETABLE_FET_DIR;
   bool smoke = false, noFet = false;
   int seeds = 5, fetSeeds = 5, hardFetSeeds = 5;
-  double budget = 60, polish = 0;
+  double budget = 60, polish = 1.0;
   std::vector<std::string> only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -221,6 +233,7 @@ int main(int argc, char** argv) {
   if (smoke) {
     seeds = fetSeeds = hardFetSeeds = 1;
     budget = 5;
+    polish = 0.2;
     if (only.empty()) only = {"Sudan"};
   }
   if (!haveFet()) {
@@ -247,7 +260,9 @@ int main(int argc, char** argv) {
             << (noFet ? 0 : fetSeeds) << " seeds; checker: "
             << (TT_INDEPENDENT_CHECKER ? "timetable_checker (independent)" : "engine evaluate() (checker not built)")
             << "\n";
-  std::cout << "instance | ardoise solved | med s | worst s | med soft | fet solved | med s | worst s | med soft | ratio\n";
+  std::cout << "Ardoise polishes the soft cost for " << polish
+            << " s CPU after its first valid timetable ('total s'); times to the first valid one are compared.\n";
+  std::cout << "instance | ardoise solved | med s | worst s | med total s | med soft | fet solved | med s | worst s | med soft | ratio\n";
   int aSolved = 0, aRuns = 0, fSolved = 0, fRuns = 0;
   std::vector<double> ratios;
   double worstRatio = -1;
@@ -285,7 +300,8 @@ int main(int argc, char** argv) {
       ratio = "fail";
     }
     std::cout << name << " | " << a.solved << "/" << a.runs << " | " << cell(a.medianCpu) << " | "
-              << (a.solved < a.runs ? "timeout" : cell(a.worstCpu)) << " | " << cell(a.medianSoft) << " | "
+              << (a.solved < a.runs ? "timeout" : cell(a.worstCpu)) << " | " << cell(a.medianTotal) << " | "
+              << cell(a.medianSoft) << " | "
               << f.solved << "/" << f.runs << " | " << cell(f.medianCpu) << " | "
               << (f.solved < f.runs ? (f.runs ? "timeout" : "—") : cell(f.worstCpu)) << " | " << cell(f.medianSoft)
               << " | " << ratio << std::endl;

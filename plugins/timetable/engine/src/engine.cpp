@@ -590,7 +590,8 @@ class Search {
           double cur = objective();
           double bestK = 1e300;
           int ka = -1, ks = -1, kr = -1, kb = -1, kbr = -1;
-          for (int k = 0; k < kSample; ++k) {
+          const int kHere = nConf > 40 ? 1 : kSample;  // many conflicts: any good move will do
+          for (int k = 0; k < kHere; ++k) {
             int a2 = k == 0 ? a : c[rnd(nConf)];
             int s2, r2, b2, br2;
             double o2;
