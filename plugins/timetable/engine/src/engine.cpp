@@ -590,7 +590,7 @@ class Search {
           double cur = objective();
           double bestK = 1e300;
           int ka = -1, ks = -1, kr = -1, kb = -1, kbr = -1;
-          const int kHere = nConf > 40 ? 1 : kSample;  // many conflicts: any good move will do
+          const int kHere = kSample;
           for (int k = 0; k < kHere; ++k) {
             int a2 = k == 0 ? a : c[rnd(nConf)];
             int s2, r2, b2, br2;
