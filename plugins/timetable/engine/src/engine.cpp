@@ -538,8 +538,10 @@ class Search {
     stab += stabCost(a, s) + stabCost(b, from);
   }
 
+  bool reportProgress = true;  // only one thread calls the callback
+
   void progress(double el) {
-    if (!opt.onProgress) return;
+    if (!opt.onProgress || !reportProgress) return;
     Progress p;
     p.total = static_cast<int>(P.acts.size());
     p.placed = p.total - static_cast<int>(conflicted().size());
@@ -705,6 +707,7 @@ SolveResult solve(const Instance& in, const SolveOptions& opt) {
   auto worker = [&](int t) {
     double tc = threadCpu();
     Search s(P, opt, opt.seed + static_cast<std::uint64_t>(t) * 0x9E3779B97F4A7C15ULL, threads > 1 ? &found : nullptr);
+    s.reportProgress = t == 0;
     if (opt.start) {
       for (const auto& p : *opt.start) {
         int a = P.actOf(p.activityId);
