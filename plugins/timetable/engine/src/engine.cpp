@@ -407,10 +407,12 @@ class Search {
 
   // Best move of activity a (to another slot, or swapping with an activity
   // there); returns false if none allowed.
-  int bumpPerMille = std::getenv("TT_BUMP") ? std::atoi(std::getenv("TT_BUMP")) : 1000;
-  int noisePct = std::getenv("TT_NOISE") ? std::atoi(std::getenv("TT_NOISE")) : 3;
-  double polishHardScale = std::getenv("TT_PHS") ? std::atof(std::getenv("TT_PHS")) : 3.0;
-  int kSample = std::getenv("TT_K") ? std::atoi(std::getenv("TT_K")) : 4;
+  int bumpPerMille = 1000;
+  int noisePct = 3;
+  // Tuning (measured on the shared instances): the hard penalty while
+  // polishing, lessons sampled per move, breakout probability, noise.
+  double polishHardScale = 3.0;
+  int kSample = 4;
   struct Saved { int a, pos, room; };
   std::vector<std::pair<int, int>> wmoves;
   std::vector<Saved> saved, bestMoves, kMoves;
@@ -761,12 +763,6 @@ SolveResult solve(const Instance& in, const SolveOptions& opt) {
   }
   std::vector<int> unplaced;
   for (int a = 0; a < N; ++a) if (st.pos[a] < 0) unplaced.push_back(a);
-  if (std::getenv("TT_DEBUG")) {
-    detail::Emitter e(st);
-    st.emitAll(e);
-    std::fprintf(stderr, "best: hard=%.1f soft=%.2f iters=%ld\n", st.hard, st.soft, out.iterations);
-    { std::map<std::string,int> k; for (auto& v : e.hard) k[v.type]++; for (auto& [t,n] : k) std::fprintf(stderr, "  %s x%d\n", t.c_str(), n); }
-  }
   if (st.hard > 0) {
     // Best partial timetable: take out lessons in conflict, the most harmful first.
     for (int guard = 0; guard < N && helper.st.hard > 0; ++guard) {
