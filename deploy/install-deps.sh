@@ -11,7 +11,7 @@ runtime=(
   nlohmann-json3-dev libkainjow-mustache-dev
 )
 test_only=(
-  catch2 postgresql postgresql-contrib wrk clang libclang-rt-14-dev
+  catch2 postgresql postgresql-contrib wrk clang libclang-rt-14-dev fet
   curl python3 python3-aiosmtpd poppler-utils
 )
 

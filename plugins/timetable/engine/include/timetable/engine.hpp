@@ -119,6 +119,9 @@ struct SolveOptions {
   std::optional<Timetable> start;    // incremental: locked placements kept, others moved as little as possible
   std::function<void(const Progress&)> onProgress;  // called at most a few times a second
   const std::atomic<bool>* cancel = nullptr;
+  // Added: CPU seconds spent lowering the soft cost after the first valid
+  // timetable (0: stop at the first valid one, like fet-cl).
+  double polishSeconds = 0;
 };
 
 struct Blocker {
@@ -138,6 +141,11 @@ struct SolveResult {
   double softCost = 0;
   int moved = 0;                     // incremental: placements that differ from `start`
   double cpuSeconds = 0;
+  // Added: CPU seconds to the first timetable without hard violations (-1: none),
+  // wall-clock seconds of the whole call, and search iterations of the best run.
+  double firstValidSeconds = -1;
+  double wallSeconds = 0;
+  long iterations = 0;
 };
 
 // Fast checks (milliseconds) for things no search can fix.

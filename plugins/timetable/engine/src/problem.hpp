@@ -1,0 +1,146 @@
+// The compiled form of an Instance: indices instead of names, the allowed
+// start slots of each activity, per-resource rules and the links between
+// activities; and State, a timetable with incrementally maintained costs.
+// Private to the engine.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "timetable/engine.hpp"
+
+namespace ardoise::timetable::detail {
+
+// A rule on one resource (teacher, subgroup, or a teacher/subgroup restricted to a tag).
+struct Rule {
+  enum Kind {
+    kMaxHoursDaily, kMinHoursDaily, kMaxGapsPerDay, kMaxGapsPerWeek, kMaxDaysPerWeek, kMinDaysPerWeek,
+    kIntervalMaxDays, kMaxHoursContinuously, kEarlyMaxBeginnings, kEndsDay
+  } kind;
+  int value = 0;
+  int from = 0, to = 0;        // interval rules: hours [from, to)
+  bool allowEmpty = true;      // min hours daily
+  double weight = 100;
+  bool hard = true;
+  int interval = -1;           // bit index for interval rules
+  std::string type;            // FET constraint type, for messages
+};
+
+struct Resource {
+  enum Kind { kTeacher, kSubgroup, kTeacherTag, kSubgroupTag } kind = kTeacher;
+  std::string name;            // the teacher or subgroup
+  std::string tag;             // for tag resources
+  bool clash = true;           // double booking counts
+  std::vector<char> blocked;   // per slot: break or not available (not counted as a gap)
+  std::vector<Rule> rules;
+  std::vector<int> acts;
+  bool dayRules = false;
+};
+
+struct Link {
+  enum Kind { kMinDays, kSameStart, kSameDay, kNotOverlapping } kind;
+  std::vector<int> acts;
+  int minDays = 1;
+  bool consecutiveIfSameDay = false;
+  double weight = 100;
+  bool hard = true;
+  std::string type;
+};
+
+struct DomainRule {          // why some start slots are forbidden (or disliked when soft)
+  std::string type, name;    // constraint type and the resource it names, if any
+  double weight = 100;
+  std::vector<char> ok;      // per start slot
+};
+
+struct Act {
+  int index = 0;             // into Instance::activities
+  int id = 0;
+  int dur = 1;
+  int students = 0;
+  std::vector<int> res;      // resources occupied (teachers, subgroups, tag resources)
+  std::vector<int> teachers, subgroups;
+  std::vector<char> allowed; // per start slot (hard)
+  std::vector<double> timeSoft;   // per start slot
+  std::vector<DomainRule> domain;
+  int domainSize = 0;
+  bool needsRoom = false, hardRoom = false;
+  std::vector<int> roomCands;     // allowed rooms (hard rules, capacity); empty + needsRoom: none allowed
+  bool noneAllowed = true;        // may stay without a room
+  std::vector<double> roomSoft;   // per room index: soft cost; last entry: the cost of no room
+  std::vector<int> links;
+  bool endsDay = false;
+  std::string label;
+};
+
+struct Problem {
+  const Instance* in = nullptr;
+  int D = 0, H = 0, S = 0, R = 0;  // days, hours, slots, rooms
+  std::vector<Act> acts;
+  std::vector<Resource> res;
+  std::vector<Link> links;
+  std::vector<std::string> roomNames;
+  std::vector<int> roomCapacity;
+  std::vector<char> roomNA;       // R*S
+  std::vector<int> idToAct;       // id -> act index (or -1), sized max id + 1
+  std::vector<std::string> subgroupNames;
+  std::vector<std::string> problems;  // data errors found while compiling (fr/en in precheck)
+  int actOf(int id) const { return id >= 0 && id < static_cast<int>(idToAct.size()) ? idToAct[id] : -1; }
+};
+
+Problem compile(const Instance&);
+
+struct DayInfo {
+  int hours = 0, gaps = 0, early = 0, clash = 0;
+  std::uint32_t intervals = 0;
+  double hard = 0, soft = 0;
+};
+
+struct Emitter;  // collects violations with sentences (evaluate)
+
+class State {
+ public:
+  explicit State(const Problem& p);
+  const Problem& P;
+  std::vector<int> pos, room;        // start slot or -1; room index or -1
+  std::vector<int> occ, endMark;     // per resource × slot
+  std::vector<int> roomOcc;          // per room × slot
+  std::vector<DayInfo> days;         // per resource × day
+  std::vector<double> resHard, resSoft, linkHard, linkSoft;
+  double hard = 0, soft = 0;         // totals (hard in violation units, soft in FET units)
+  double roomHard = 0;
+  // Weighted hard cost for the search (adaptive weights per resource and link).
+  std::vector<double> resW, linkW;
+  double roomW = 1;
+  double whard = 0;
+  double hardScale = 1000.0;      // lowered while polishing the soft cost
+  double wobjective() const { return whard * hardScale + soft; }
+  void resetWeights() {
+    std::fill(resW.begin(), resW.end(), 1.0);
+    std::fill(linkW.begin(), linkW.end(), 1.0);
+    roomW = 1;
+    whard = hard;
+  }
+  void bumpWeights(double step, double maxW);
+
+  void place(int a, int slot, int r);   // a must be unplaced
+  void unplace(int a);
+  double roomCostHard(int a, int r, int slot) const;
+  double roomCostSoft(int a, int r) const;
+  double objective() const { return hard * 1000.0 + soft; }
+  void recomputeAll();
+  void emitAll(Emitter&) const;
+
+ private:
+  void touchResourceDay(int r, int d);
+  void updateResource(int r);
+  void updateLink(int l);
+  double weekly(int r, bool hardPart, Emitter* e) const;
+  void computeDay(int r, int d, Emitter* e, DayInfo& out) const;
+  void linkCost(int l, double& h, double& s, Emitter* e) const;
+  friend struct Emitter;
+};
+
+}  // namespace ardoise::timetable::detail
