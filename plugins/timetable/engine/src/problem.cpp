@@ -31,12 +31,23 @@ std::vector<json> listOf(const json& p, const char* key) {
   return out;
 }
 
+// A scalar as FET's text: files give strings, the API may give numbers.
+std::string text(const json& v) {
+  if (v.is_string()) {
+    return v.get<std::string>();
+  }
+  if (v.is_number_integer()) {
+    return std::to_string(v.get<long long>());
+  }
+  if (v.is_boolean()) {
+    return v.get<bool>() ? "true" : "false";
+  }
+  return v.is_number() ? v.dump() : std::string();
+}
+
 std::string str(const json& p, const char* key) {
   auto it = p.find(key);
-  if (it == p.end() || !it->is_string()) {
-    return {};
-  }
-  return it->get<std::string>();
+  return it == p.end() ? std::string() : text(*it);
 }
 
 int num(const json& p, const char* key, int fallback) {
@@ -242,9 +253,8 @@ Problem compile(const Instance& in) {
   auto actsOfIds = [&](const json& p) {
     std::vector<int> out;
     for (const auto& v : listOf(p, "Activity_Id")) {
-      if (!v.is_string()) continue;
       try {
-        int a = P.actOf(std::stoi(v.get<std::string>()));
+        int a = P.actOf(std::stoi(text(v)));
         if (a >= 0) out.push_back(a);
       } catch (const std::exception&) {
       }
@@ -526,7 +536,7 @@ Problem compile(const Instance& in) {
     std::string one = str(p, "Room");
     if (!one.empty() && roomIx.count(one)) out.push_back(roomIx[one]);
     for (const auto& v : listOf(p, "Preferred_Room")) {
-      if (v.is_string() && roomIx.count(v.get<std::string>())) out.push_back(roomIx[v.get<std::string>()]);
+      if (auto r = roomIx.find(text(v)); r != roomIx.end()) out.push_back(r->second);
     }
     return out;
   };
