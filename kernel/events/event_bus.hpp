@@ -49,6 +49,8 @@ public:
     int dispatchOnce();
     /// Dispatches until no event is pending; how many. For tests and tools.
     int drain();
+    /// Events dispatched since construction, by any thread.
+    std::uint64_t dispatched() const { return dispatched_.load(std::memory_order_relaxed); }
 
 private:
     struct Subscription {
@@ -68,6 +70,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::uint64_t pokes_ = 0;  // guarded by mutex_
+    std::atomic<std::uint64_t> dispatched_{0};
 };
 
 }  // namespace ardoise::kernel::events
