@@ -125,6 +125,12 @@ std::string bindMarkers(const std::string& sql) {
 // ---------------------------------------------------------------- statements
 
 namespace {
+// The SQLite handle under a SOCI session. Not checked by UBSan's vptr check:
+// it needs the backend's typeinfo, which SOCI's library does not export.
+__attribute__((no_sanitize("vptr"))) sqlite_api::sqlite3* sqliteHandle(soci::session& session) {
+    return static_cast<soci::sqlite3_session_backend*>(session.get_backend())->conn_;
+}
+
 // Retry while another connection holds the lock: 50 µs naps for the first
 // ~10 ms, then 1 ms naps, giving up after about 10 s.
 int busyWait(void*, int attempt) {
@@ -161,8 +167,7 @@ Connection::Connection(Dialect dialect, const std::string& url) : dialect_(diale
             // SQLite's own busy handler sleeps 1, 2, 5, 10… ms: two threads of
             // this process taking turns at the write lock would spend most of
             // their time asleep. Short sleeps first, the same 10 s in all.
-            auto* backend = static_cast<soci::sqlite3_session_backend*>(session_->get_backend());
-            sqlite_api::sqlite3_busy_handler(backend->conn_, &busyWait, nullptr);
+            sqlite_api::sqlite3_busy_handler(sqliteHandle(*session_), &busyWait, nullptr);
             *session_ << "PRAGMA synchronous=NORMAL";
         } else {
             session_ = std::make_unique<soci::session>(soci::postgresql, url);
