@@ -161,7 +161,7 @@ struct CachedStatement {
 Connection::Connection(Dialect dialect, const std::string& url) : dialect_(dialect) {
     try {
         if (dialect == Dialect::kSqlite) {
-            session_ = std::make_unique<soci::session>(soci::sqlite3, "db=" + url + " timeout=10");
+            session_ = std::make_unique<soci::session>(soci::sqlite3, "db=" + url);
             *session_ << "PRAGMA journal_mode=WAL";
             *session_ << "PRAGMA foreign_keys=ON";
             // SQLite's own busy handler sleeps 1, 2, 5, 10… ms: two threads of

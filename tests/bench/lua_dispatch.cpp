@@ -151,15 +151,19 @@ PathFigures durablePath(long events) {
     app.events().drain();
     PathFigures f;
     const auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
-    auto publish = [&](long n) {
+    // One commit per event; `poke` wakes the dispatcher as a request's commit does.
+    auto publish = [&](long n, bool poke) {
         auto lease = app.database().acquire();
         for (long i = 0; i < n; ++i) {
-            ardoise::kernel::events::publish(*lease, tenantId, "bench.tick", "bench", {{"n", i}});  // one commit each
+            ardoise::kernel::events::publish(*lease, tenantId, "bench.tick", "bench", {{"n", i}});
+            if (poke) {
+                app.events().poke();
+            }
         }
     };
     // The stages alone…
     auto start = Clock::now();
-    publish(events);
+    publish(events, false);
     const auto published = Clock::now();
     app.events().drain();
     app.scripts().flushRuns();
@@ -171,13 +175,7 @@ PathFigures durablePath(long events) {
     start = Clock::now();
     const auto before = app.events().dispatched();
     app.events().start();
-    std::thread writer([&] {
-        auto lease = app.database().acquire();
-        for (long i = 0; i < events; ++i) {
-            ardoise::kernel::events::publish(*lease, tenantId, "bench.tick", "bench", {{"n", i}});
-            app.events().poke();  // as a request does after its commit
-        }
-    });
+    std::thread writer([&] { publish(events, true); });
     while (app.events().dispatched() - before < static_cast<std::uint64_t>(events)) {
         std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
