@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <set>
 
 using ardoise::test::HttpResult;
@@ -413,15 +414,30 @@ TEST_CASE("A manual move answers its exact conflicts at once and applies only wi
     CHECK(lessonOf(s.as(a.admin, a.slug, "GET", kTt + "/timetables/" + t).json(), m.mathsA, 0)["day"] == free.first);
     CHECK(events(s, "timetable.changed") == 1);
 
-    // A swap of two lessons of the same class exchanges their slots.
+    // A swap of a Maths and a French lesson of 6eA on one day exchanges their
+    // slots (a day with one lesson of each: two Maths lessons on one day must
+    // follow each other).
+    const auto moved = s.as(a.admin, a.slug, "GET", kTt + "/timetables/" + t).json();
+    std::map<std::pair<std::string, int>, int> perDay;
+    for (const auto& l : moved["lessons"]) perDay[{l["activity_id"].get<std::string>(), l["day"].get<int>()}]++;
+    json maths, french;
+    for (const auto& l : moved["lessons"]) {
+        if (l["activity_id"] != m.mathsA || perDay[{m.mathsA, l["day"].get<int>()}] != 1) continue;
+        for (const auto& f : moved["lessons"]) {
+            if (f["activity_id"] == m.frenchA && f["day"] == l["day"] && perDay[{m.frenchA, f["day"].get<int>()}] == 1) {
+                maths = l;
+                french = f;
+            }
+        }
+    }
+    REQUIRE(french.is_object());
     auto now = s.as(a.admin, a.slug, "POST", moves,
-                    {{"swap", {{{"activity_id", m.mathsA}, {"lesson", 0}}, {{"activity_id", m.frenchA}, {"lesson", 0}}}}});
+                    {{"swap", {{{"activity_id", m.mathsA}, {"lesson", maths["lesson"]}}, {{"activity_id", m.frenchA}, {"lesson", french["lesson"]}}}}});
     INFO(now.body);
     REQUIRE(now.status == 200);
     auto swapped = s.as(a.admin, a.slug, "GET", kTt + "/timetables/" + t).json();
-    CHECK(lessonOf(swapped, m.mathsA, 0)["day"] == french0["day"]);
-    CHECK(lessonOf(swapped, m.mathsA, 0)["period"] == french0["period"]);
-    CHECK(lessonOf(swapped, m.frenchA, 0)["day"] == free.first);
+    CHECK(lessonOf(swapped, m.mathsA, maths["lesson"].get<int>())["period"] == french["period"]);
+    CHECK(lessonOf(swapped, m.frenchA, french["lesson"].get<int>())["period"] == maths["period"]);
     CHECK(s.as(a.admin, a.slug, "POST", moves, {{"moves", {{{"activity_id", m.mathsA}, {"lesson", 9}, {"day", 0}, {"period", 0}}}}}).status == 422);
     CHECK(s.as(a.admin, a.slug, "POST", moves, json::object()).status == 422);
 }

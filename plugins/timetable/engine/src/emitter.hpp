@@ -100,7 +100,8 @@ struct Emitter {
     if (consecutive) {
       v.en = A + " and " + B + " are on the same day but not one right after the other.";
       v.fr = A + " et " + B + " sont le même jour sans se suivre.";
-      push(L.hard, std::move(v));
+      v.weight = 100;
+      push(true, std::move(v));
       return;
     }
     switch (L.kind) {

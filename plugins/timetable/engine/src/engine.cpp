@@ -540,6 +540,48 @@ class Search {
     stab += stabCost(a, s) + stabCost(b, from);
   }
 
+  // Incremental re-solve, once valid: lessons moved away go back to their
+  // start slot (alone, or swapped with another moved lesson) whenever that
+  // keeps the timetable valid and lowers soft cost plus stability cost.
+  void settle() {
+    const int N = static_cast<int>(P.acts.size());
+    auto cost = [&] { return st.soft + stab; };
+    for (bool again = true; again;) {
+      again = false;
+      for (int a = 0; a < N; ++a) {
+        int home = startPos[a], from = st.pos[a], fromR = st.room[a];
+        if (home < 0 || from < 0 || from == home || locked[a] || !P.acts[a].allowed[home]) continue;
+        double before = cost();
+        move(a, home, chooseRoom(a, home));
+        if (st.hard == 0 && cost() < before - 1e-9) {
+          again = true;
+          continue;
+        }
+        move(a, from, fromR);
+        for (int b = 0; b < N; ++b) {  // a swap with the moved lesson now at a's home
+          int pb = st.pos[b], rb = st.room[b];
+          if (b == a || pb != home || locked[b] || startPos[b] == pb || !P.acts[b].allowed[from]) continue;
+          stab -= stabCost(a, from) + stabCost(b, pb);
+          st.unplace(a);
+          st.unplace(b);
+          st.place(a, home, chooseRoom(a, home));
+          st.place(b, from, chooseRoom(b, from));
+          stab += stabCost(a, home) + stabCost(b, from);
+          if (st.hard == 0 && cost() < before - 1e-9) {
+            again = true;
+            break;
+          }
+          stab -= stabCost(a, home) + stabCost(b, from);
+          st.unplace(a);
+          st.unplace(b);
+          st.place(a, from, fromR);
+          st.place(b, pb, rb);
+          stab += stabCost(a, from) + stabCost(b, pb);
+        }
+      }
+    }
+  }
+
   bool reportProgress = true;  // only one thread calls the callback
 
   void progress(double el) {
@@ -557,12 +599,39 @@ class Search {
     construct();
     snapshot();
     if (st.hard == 0 && best.firstValid < 0) best.firstValid = threadCpu() - t0;
-    long lastImprove = 0;
+    if (opt.start && st.hard > 0) repairLocally();
+    if (best.firstValid < 0 || polishSeconds > 0) search(polishSeconds, -1);
+    best.iterations = iter;
+  }
+
+  // Incremental re-solve: at first only the lessons in conflict may move, then
+  // also those sharing a teacher or student set with a movable one, and so on.
+  void repairLocally() {
+    const int N = static_cast<int>(P.acts.size());
+    const std::vector<char> userLocked = locked;
+    std::vector<char> movable(N, 0);
+    for (int a : conflicted()) movable[a] = 1;
+    for (int round = 0; round < 3 && best.firstValid < 0 && !timeUp(); ++round) {
+      for (int a = 0; a < N; ++a) locked[a] = userLocked[a] || !movable[a];
+      search(0, iter + 3000);
+      std::vector<char> next = movable;
+      for (int a = 0; a < N; ++a) {
+        if (!movable[a]) continue;
+        for (int r : P.acts[a].res) for (int b : P.res[r].acts) next[b] = 1;
+      }
+      movable.swap(next);
+    }
+    locked = userLocked;
+  }
+
+  // The local search, until the time limit, or the polish after the first
+  // valid timetable ends, or iteration maxIter (if positive).
+  void search(double polishSeconds, long maxIter) {
+    long lastImprove = iter;
     double lastProgress = 0;
-    std::vector<int> soft;
-    for (iter = 1;; ++iter) {
+    for (++iter;; ++iter) {
       if ((iter & 31) == 0) {
-        if (timeUp()) break;
+        if (timeUp() || (maxIter > 0 && iter >= maxIter)) break;
         double el = threadCpu() - t0;
         if (el - lastProgress > 0.25) {
           lastProgress = el;
@@ -646,6 +715,10 @@ class Search {
         lastImprove = iter;
         if (st.hard == 0 && best.firstValid < 0) {
           best.firstValid = threadCpu() - t0;
+          if (opt.start) {
+            settle();
+            snapshot();
+          }
           if (polishSeconds <= 0) break;
         }
       } else if (iter - lastImprove > 20000 && st.hard > 0) {
@@ -667,7 +740,6 @@ class Search {
         lastImprove = iter;
       }
     }
-    best.iterations = iter;
   }
 };
 

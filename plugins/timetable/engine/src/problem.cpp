@@ -798,12 +798,8 @@ void State::linkCost(int l, double& h, double& s, Emitter* e) const {
         }
         if (e) e->link(l, a, b, amount, false);
       }
-      if (hardExtra) {  // "consecutive if same day" is part of the constraint, at its weight
-        if (L.hard) {
-          h += 1;
-        } else {
-          s += L.weight / 100.0;
-        }
+      if (hardExtra) {  // "if on the same day, then adjacent" binds whatever the weight (as in FET)
+        h += 1;
         if (e) e->link(l, a, b, 1, true);
       }
     }
