@@ -330,7 +330,7 @@ void Application::registerSystemRoutes() {
                          "<ul><li><a href=\"/api/v1/openapi.json\">API (OpenAPI 3.1)</a></li>"
                          "<li><a href=\"/healthz\">/healthz</a></li><li><a href=\"/readyz\">/readyz</a></li>"
                          "<li><a href=\"/metrics\">/metrics</a></li></ul></body></html>";
-                     return Response{200, "text/html; charset=utf-8", html, {}};
+                     return Response{200, "text/html; charset=utf-8", html, {}, {}};
                  }});
     router_.add({"GET", "/healthz", Access::kPublic, "", "Liveness: the process answers", "system", nullptr,
                  json{{"type", "object"}}, 200, false, [](Request&) -> Result<Response> {
@@ -350,7 +350,7 @@ void Application::registerSystemRoutes() {
                  }});
     router_.add({"GET", "/metrics", Access::kPublic, "", "Prometheus metrics", "system", nullptr, nullptr, 200,
                  false, [this](Request&) -> Result<Response> {
-                     return Response{200, "text/plain; version=0.0.4", metrics_.render(), {}};
+                     return Response{200, "text/plain; version=0.0.4", metrics_.render(), {}, {}};
                  }});
     router_.add({"GET", "/api/v1/openapi.json", Access::kPublic, "", "This API's OpenAPI 3.1 document", "system",
                  nullptr, json{{"type", "object"}}, 200, false, [this](Request&) -> Result<Response> {

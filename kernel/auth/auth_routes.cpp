@@ -126,7 +126,7 @@ void registerAuthRoutes(http::Router& router, auth::AuthService& auth) {
                             .key("currency").value(t.currency)
                         .endObject()
                     .endObject();
-                    return Response{200, "application/json", w.take(), {}};
+                    return Response{200, "application/json", w.take(), {}, {}};
                 }});
     router.add({.method = "GET", .pattern = "/api/v1/users", .access = Access::kTenantUser,
                 .permission = "users.read", .summary = "List users (?limit, ?cursor, ?role, ?status)",

@@ -144,6 +144,8 @@ int busyWait(void*, int attempt) {
 }
 }  // namespace
 
+constexpr std::size_t kMaxCachedStatements = 512;
+
 struct CachedStatement {
     struct Slot {
         std::string text;
@@ -167,7 +169,7 @@ Connection::Connection(Dialect dialect, const std::string& url) : dialect_(diale
             // SQLite's own busy handler sleeps 1, 2, 5, 10… ms: two threads of
             // this process taking turns at the write lock would spend most of
             // their time asleep. Short sleeps first, the same 10 s in all.
-            sqlite_api::sqlite3_busy_handler(sqliteHandle(*session_), &busyWait, nullptr);
+            waitForLocks(true);
             *session_ << "PRAGMA synchronous=NORMAL";
         } else {
             session_ = std::make_unique<soci::session>(soci::postgresql, url);
@@ -183,6 +185,12 @@ Connection::~Connection() {
 
 void Connection::dropCache() { cache_.clear(); }
 
+void Connection::waitForLocks(bool wait) {
+    if (dialect_ == Dialect::kSqlite) {
+        sqlite_api::sqlite3_busy_handler(sqliteHandle(*session_), wait ? &busyWait : nullptr, nullptr);
+    }
+}
+
 namespace {
 char typeTag(const Value& v) {
     switch (v.index()) {
@@ -194,14 +202,17 @@ char typeTag(const Value& v) {
 }
 }  // namespace
 
-CachedStatement& Connection::prepare(const std::string& sql, const Params& params) {
+CachedStatement& Connection::prepare(const std::string& sql, const Params& params, bool rows) {
     std::string key = sql;
-    key += '\x1f';
+    key += rows ? '\x1f' : '\x1e';
     for (const auto& p : params) {
         key += typeTag(p);
     }
     auto it = cache_.find(key);
     if (it == cache_.end()) {
+        if (cache_.size() >= kMaxCachedStatements) {
+            cache_.clear();  // SQL built at run time (IN lists) must not grow it forever
+        }
         auto cs = std::make_unique<CachedStatement>(*session_, params.size());
         for (std::size_t i = 0; i < params.size(); ++i) {
             auto& slot = cs->slots[i];
@@ -211,7 +222,9 @@ CachedStatement& Connection::prepare(const std::string& sql, const Params& param
                 default: cs->st.exchange(soci::use(slot.text, slot.ind)); break;  // text or NULL
             }
         }
-        cs->st.exchange(soci::into(cs->row));
+        if (rows) {
+            cs->st.exchange(soci::into(cs->row));
+        }
         cs->st.alloc();
         cs->st.prepare(bindMarkers(sql), soci::details::st_repeatable_query);
         cs->st.define_and_bind();
@@ -312,8 +325,13 @@ std::optional<Row> Connection::queryOne(const std::string& sql, const Params& pa
 
 std::int64_t Connection::exec(const std::string& sql, const Params& params) {
     try {
-        // Statements without results are cheap to prepare and rarely hot;
-        // preparing them fresh keeps the cache to queries.
+        if (dialect_ == Dialect::kSqlite) {
+            // Parsing and planning cost SQLite more than a small write does.
+            auto& cs = prepare(sql, params, false);
+            cs.st.execute(true);
+            return cs.st.get_affected_rows();
+        }
+        // PostgreSQL: one round trip either way; unnamed statements survive poolers.
         soci::statement st(*session_);
         std::vector<CachedStatement::Slot> slots(params.size());
         for (std::size_t i = 0; i < params.size(); ++i) {
@@ -331,6 +349,7 @@ std::int64_t Connection::exec(const std::string& sql, const Params& params) {
         st.execute(true);
         return st.get_affected_rows();
     } catch (const soci::soci_error& e) {
+        dropCache();
         auto err = translate(e, dialect_);
         broken_ = broken_ || err.kind() == DbError::Kind::kUnavailable;
         throw err;
@@ -391,17 +410,13 @@ void Connection::setTenantSetting(const std::string& tenantId) {
 // ---------------------------------------------------------------- transactions
 
 Transaction::Transaction(Connection& conn, bool write) : conn_(conn) {
-    if (conn.dialect() == Dialect::kSqlite) {
-        conn.execScript(write ? "BEGIN IMMEDIATE" : "BEGIN");
-    } else {
-        conn.execScript("BEGIN");
-    }
+    conn.exec(conn.dialect() == Dialect::kSqlite && write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
 Transaction::~Transaction() {
     if (!done_) {
         try {
-            conn_.execScript("ROLLBACK");
+            conn_.exec("ROLLBACK");
         } catch (...) {
             conn_.markBroken();  // the pool will drop this connection
         }
@@ -409,7 +424,7 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-    conn_.execScript("COMMIT");
+    conn_.exec("COMMIT");
     done_ = true;
 }
 
@@ -506,6 +521,86 @@ void configureSqliteOnce() {
 }
 }  // namespace
 
+// SQLite copies its write-ahead log back into the database file (a checkpoint,
+// ending with an fsync) every 1,000 pages by default, on the thread whose
+// commit crossed the mark: a request or the event dispatcher. Here that work
+// runs on a thread of its own; commits only ask for it.
+class Checkpointer {
+public:
+    explicit Checkpointer(std::string path) : path_(std::move(path)) {}
+    ~Checkpointer() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        wake_.notify_all();
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+
+    static int walHook(void* self, sqlite_api::sqlite3*, const char*, int frames) {
+        if (frames >= kFrames) {
+            static_cast<Checkpointer*>(self)->request();
+        }
+        return SQLITE_OK;
+    }
+
+private:
+    static constexpr int kFrames = 1000;  // SQLite's default threshold
+    static constexpr auto kPause = std::chrono::milliseconds(20);
+
+    void request() {
+        std::lock_guard lock(mutex_);
+        if (pending_ || stop_) {
+            return;
+        }
+        pending_ = true;
+        if (!thread_.joinable()) {
+            thread_ = std::thread([this] { run(); });
+        }
+        wake_.notify_one();
+    }
+
+    void run() {
+        std::unique_ptr<Connection> conn;
+        std::unique_lock lock(mutex_);
+        while (true) {
+            wake_.wait(lock, [&] { return stop_ || pending_; });
+            if (stop_) {
+                return;
+            }
+            lock.unlock();
+            try {
+                if (!conn) {
+                    conn = std::make_unique<Connection>(Dialect::kSqlite, path_);
+                }
+                conn->query("PRAGMA wal_checkpoint(PASSIVE)");  // never blocks writers
+            } catch (const std::exception&) {
+                conn.reset();  // the next commit past the mark asks again
+            }
+            std::this_thread::sleep_for(kPause);  // requests meanwhile are folded into the next one
+            lock.lock();
+            pending_ = false;
+        }
+    }
+
+    std::string path_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool pending_ = false;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+std::unique_ptr<Connection> Database::connect() {
+    auto conn = std::make_unique<Connection>(dialect_, connectString_);
+    if (checkpointer_) {
+        sqlite_api::sqlite3_wal_hook(sqliteHandle(*conn->session_), &Checkpointer::walHook, checkpointer_.get());
+    }
+    return conn;
+}
+
 Database::Database(const std::string& url, std::size_t poolSize) : url_(url), poolSize_(std::max<std::size_t>(1, poolSize)) {
     if (startsWith(url, "postgresql://") || startsWith(url, "postgres://") || url.find("dbname=") != std::string::npos) {
         dialect_ = Dialect::kPostgres;
@@ -524,13 +619,18 @@ Database::Database(const std::string& url, std::size_t poolSize) : url_(url), po
             connectString_ = connectString_.substr(2);
         }
     }
+    if (dialect_ == Dialect::kSqlite && connectString_ != ":memory:") {
+        checkpointer_ = std::make_unique<Checkpointer>(connectString_);
+    }
     // Connect once now so a wrong URL fails at start-up, not on first request.
-    free_.push_back(std::make_unique<Connection>(dialect_, connectString_));
+    free_.push_back(connect());
     created_ = 1;
     stats_.size = poolSize_;
 }
 
-Database::~Database() = default;
+Database::~Database() {
+    free_.clear();  // before the checkpointer their hooks point to
+}
 
 Lease Database::acquire(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
@@ -551,7 +651,7 @@ Lease Database::acquire(std::chrono::milliseconds timeout) {
     ++stats_.inUse;
     lock.unlock();
     try {
-        return Lease(this, std::make_unique<Connection>(dialect_, connectString_));
+        return Lease(this, connect());
     } catch (...) {
         std::lock_guard relock(mutex_);
         --created_;

@@ -87,11 +87,15 @@ public:
     /// value ("" clears it). A no-op on SQLite.
     void setTenantSetting(const std::string& tenantId);
 
+    /// SQLite: whether a statement that meets another connection's lock waits
+    /// for it (the default, up to about 10 s) or fails at once. PostgreSQL: no-op.
+    void waitForLocks(bool wait);
+
     /// Marks the session unusable; the pool drops it when it comes back.
     void markBroken() { broken_ = true; }
 
 private:
-    CachedStatement& prepare(const std::string& sql, const Params& params);
+    CachedStatement& prepare(const std::string& sql, const Params& params, bool rows = true);
     std::vector<Row> runQuery(const std::string& sql, const Params& params);
     void dropCache();
 
@@ -105,6 +109,7 @@ private:
 };
 
 class Database;
+class Checkpointer;
 
 /// A connection borrowed from the pool; returned on destruction.
 class Lease {
@@ -162,7 +167,9 @@ public:
 private:
     friend class Lease;
     void release(std::unique_ptr<Connection> conn);
+    std::unique_ptr<Connection> connect();
 
+    std::unique_ptr<Checkpointer> checkpointer_;  // SQLite files only
     std::string url_;
     Dialect dialect_;
     std::string connectString_;

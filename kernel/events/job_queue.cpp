@@ -92,23 +92,19 @@ private:
             // job at every report. Try without waiting; the report stays
             // pending and is written at the next report or when the job ends.
             const bool sqlite = lease->dialect() == data::Dialect::kSqlite;
-            if (sqlite) {
-                lease->execScript("PRAGMA busy_timeout=0");
-            }
+            lease->waitForLocks(false);
             try {
                 lease->exec("UPDATE platform_jobs SET progress = ?, locked_until = ? WHERE id = ? AND status = 'running'",
                             {progress.dump(), data::nowSeconds() + leaseSeconds_, id_});
             } catch (const data::DbError&) {
+                lease->waitForLocks(true);
                 if (sqlite) {
-                    lease->execScript("PRAGMA busy_timeout=10000");
                     pending_ = progress;
                     return;
                 }
                 throw;
             }
-            if (sqlite) {
-                lease->execScript("PRAGMA busy_timeout=10000");
-            }
+            lease->waitForLocks(true);
         } catch (const data::DbError& e) {
             logLine("warn", "job progress not saved", {{"job", id_}, {"error", e.what()}});
         }

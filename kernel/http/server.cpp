@@ -31,6 +31,25 @@ void send(Poco::Net::HTTPServerResponse& out, const Response& r) {
     for (const auto& [k, v] : r.headers) {
         out.set(k, v);
     }
+    if (r.stream) {
+        out.setChunkedTransferEncoding(true);
+        out.set("Cache-Control", "no-cache");
+        std::ostream& body = out.send();
+        try {
+            r.stream([&body](const std::string& piece) {
+                try {
+                    body.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+                    body.flush();
+                    return static_cast<bool>(body);
+                } catch (const Poco::Exception&) {
+                    return false;  // the client has gone
+                }
+            });
+        } catch (const std::exception&) {
+            // Headers are gone already: the body just ends.
+        }
+        return;
+    }
     out.setContentLength(static_cast<std::streamsize>(r.body.size()));
     if (r.status == 204) {
         out.send();

@@ -214,7 +214,7 @@ std::vector<Route> exportRoutes() {
                                 }
                                 const std::string l = lang(r);
                                 if (format == "csv") {
-                                    Response res{200, "text/csv; charset=utf-8", toCsv(*view, l), {}};
+                                    Response res{200, "text/csv; charset=utf-8", toCsv(*view, l), {}, {}};
                                     res.headers.emplace_back("Content-Disposition", "attachment; filename=\"timetable.csv\"");
                                     return res;
                                 }
@@ -222,7 +222,7 @@ std::vector<Route> exportRoutes() {
                                 if (!pdf) {
                                     return pdf.status();
                                 }
-                                Response res{200, "application/pdf", *pdf, {}};
+                                Response res{200, "application/pdf", *pdf, {}, {}};
                                 res.headers.emplace_back("Content-Disposition", "attachment; filename=\"timetable.pdf\"");
                                 return res;
                             }));
@@ -306,7 +306,7 @@ std::vector<Route> exportRoutes() {
                                if (!cal) {
                                    return cal.status();
                                }
-                               return Response{200, "text/calendar; charset=utf-8", *cal, {}};
+                               return Response{200, "text/calendar; charset=utf-8", *cal, {}, {}};
                            });
     ical.access = Access::kTenantPublic;
     out.push_back(std::move(ical));

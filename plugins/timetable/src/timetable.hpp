@@ -32,7 +32,7 @@ inline Response problem(int status, const std::string& type, const std::string& 
     extra["type"] = "https://ardoise.dev/problems/" + type;
     extra["title"] = title;
     extra["status"] = status;
-    return {status, "application/problem+json", extra.dump(), {}};
+    return {status, "application/problem+json", extra.dump(), {}, {}};
 }
 
 inline Route makeRoute(std::string method, std::string pattern, std::string permission, std::string summary, Handler handler,

@@ -11,6 +11,10 @@
 #include "support/node.hpp"
 #include "support/test_env.hpp"
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -264,6 +268,51 @@ TEST_CASE("Generation runs as a background job with readable progress, and its t
         }
     }
     CHECK(s.as(a.admin, a.slug, "GET", kTt + "/terms/" + m.term + "/runs").json()["items"].size() == 1);
+
+    // Progress streamed: the run's job as server-sent events, from queued to the end.
+    {
+        auto streamed = s.as(a.admin, a.slug, "POST", kTt + "/terms/" + m.term + "/runs", {{"seed", 3}});
+        REQUIRE(streamed.status == 202);
+        const std::string jobId = streamed.json()["job_id"];
+        Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(s.port()));
+        session.setTimeout(Poco::Timespan(30, 0));
+        Poco::Net::HTTPRequest req("GET", "/api/v1/jobs/" + jobId + "/events", Poco::Net::HTTPMessage::HTTP_1_1);
+        req.set("Authorization", "Bearer " + a.admin);
+        req.set("X-Tenant", a.slug);
+        session.sendRequest(req);
+        Poco::Net::HTTPResponse resp;
+        std::istream& in = session.receiveResponse(resp);
+        REQUIRE(resp.getStatus() == 200);
+        CHECK(resp.getContentType() == "text/event-stream");
+        // Events are "event: NAME" then "data: JSON" then a blank line.
+        auto next = [&in](std::string& name) {
+            std::string line;
+            json data;
+            name.clear();
+            while (std::getline(in, line)) {
+                if (line.rfind("event: ", 0) == 0) name = line.substr(7);
+                if (line.rfind("data: ", 0) == 0) data = json::parse(line.substr(6));
+                if (line.empty() && !name.empty()) break;
+            }
+            return data;
+        };
+        std::string name;
+        const json queued = next(name);
+        CHECK(name == "job");
+        CHECK(queued["status"] == "pending");
+        s.app().jobs().drain();
+        std::vector<std::string> names;
+        json last;
+        for (json d = next(name); !name.empty(); d = next(name)) {
+            names.push_back(name);
+            last = d;
+        }
+        REQUIRE(!names.empty());
+        CHECK(names.back() == "end");
+        CHECK(last["status"] == "succeeded");
+        CHECK(last["progress"]["placed"] == last["progress"]["total"]);
+        CHECK(s.as(a.admin, a.slug, "GET", "/api/v1/jobs/no-such-job/events").status == 404);
+    }
 
     // A cancelled run stops before solving.
     auto second = s.as(a.admin, a.slug, "POST", kTt + "/terms/" + m.term + "/runs", json::object());

@@ -89,15 +89,22 @@ struct Request {
 };
 
 struct Response {
+    /// Sends one piece of a streamed body; false once the client has gone.
+    using Writer = std::function<bool(const std::string&)>;
+
     int status = 200;
     std::string contentType = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+    /// When set, the body is streamed (chunked) instead of `body`: called on
+    /// the request's thread once the headers are sent, for as long as it
+    /// runs. It must not hold a database connection between writes.
+    std::function<void(const Writer&)> stream;
 
     static Response json(int status, const nlohmann::json& body) {
-        return {status, "application/json", body.dump(), {}};
+        return {status, "application/json", body.dump(), {}, {}};
     }
-    static Response noContent() { return {204, "", "", {}}; }
+    static Response noContent() { return {204, "", "", {}, {}}; }
 };
 
 /// Who may call a route.

@@ -6,7 +6,7 @@
 // compares it with its own before calling any other plugin code.
 
 #define ARDOISE_SDK_VERSION_MAJOR 0
-#define ARDOISE_SDK_VERSION_MINOR 2
+#define ARDOISE_SDK_VERSION_MINOR 3
 #define ARDOISE_SDK_VERSION_PATCH 0
 
 #define ARDOISE_SDK_STRINGIFY_(x) #x
