@@ -10,6 +10,7 @@
 #include "kernel/billing/invoice_pdf.hpp"
 #include "kernel/notify/outbox.hpp"
 #include "kernel/plugins/plugin_database.hpp"
+#include "kernel/scripting/schedule.hpp"
 #include "kernel/tenancy/tenant_db.hpp"
 
 namespace ardoise::kernel::plugins {
@@ -221,6 +222,11 @@ public:
 
     Result<std::string> textToPdf(const std::vector<std::string>& lines, const std::string& title) override {
         return billing::textToPdf(lines, title);
+    }
+
+    std::int64_t utcOffset(std::int64_t utc) override {
+        auto offset = scripting::utcOffset(tenant_->timezone, utc);
+        return offset ? *offset : 0;
     }
 
 private:

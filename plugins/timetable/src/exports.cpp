@@ -116,7 +116,27 @@ std::string icalLine(const std::string& line) {
 }
 
 std::string compactDate(const std::string& date) { return date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2); }
-std::string compactTime(const std::string& hhmm) { return hhmm.substr(0, 2) + hhmm.substr(3, 2) + "00"; }
+
+// "YYYY-MM-DD" and "HH:MM" in the school's time as an iCalendar UTC time
+// ("YYYYMMDDTHHMMSSZ"), so calendars show lessons right wherever they are.
+std::string icalUtc(TenantServices& services, const std::string& date, const std::string& hhmm) {
+    std::tm t{};
+    t.tm_year = std::stoi(date.substr(0, 4)) - 1900;
+    t.tm_mon = std::stoi(date.substr(5, 2)) - 1;
+    t.tm_mday = std::stoi(date.substr(8, 2));
+    t.tm_hour = std::stoi(hhmm.substr(0, 2));
+    t.tm_min = std::stoi(hhmm.substr(3, 2));
+    const std::int64_t local = timegm(&t);
+    // The offset at the local time read as UTC, then at the time it gives:
+    // right on both sides of a daylight-saving change.
+    const std::int64_t utc = local - services.utcOffset(local - services.utcOffset(local));
+    const std::time_t u = static_cast<std::time_t>(utc);
+    std::tm out{};
+    gmtime_r(&u, &out);
+    char buf[20];
+    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &out);
+    return buf;
+}
 
 std::string nowStamp() {
     const std::time_t now = std::time(nullptr);
@@ -183,8 +203,8 @@ Result<std::string> calendar(TenantServices& services, const std::string& termId
                 out += icalLine("UID:" + x["activity_id"].get<std::string>() + "-" + std::to_string(x["lesson"].get<int>()) + "-" + compactDate(date) +
                                 "@" + services.tenant().slug + ".ardoise");
                 out += "DTSTAMP:" + stamp + "\r\n";
-                out += "DTSTART:" + compactDate(date) + "T" + compactTime(x["start"]) + "\r\n";
-                out += "DTEND:" + compactDate(date) + "T" + compactTime(x["end"]) + "\r\n";
+                out += "DTSTART:" + icalUtc(services, date, x["start"]) + "\r\n";
+                out += "DTEND:" + icalUtc(services, date, x["end"]) + "\r\n";
                 out += icalLine("SUMMARY:" + icalText(x["subject"].get<std::string>()));
                 if (!x["room"].is_null()) {
                     out += icalLine("LOCATION:" + icalText(x["room"]["name"].get<std::string>()));

@@ -691,7 +691,17 @@ TEST_CASE("Published views follow the school's visibility; CSV, PDF and iCalenda
         CHECK(text.find(lang == "fr" ? "salle Labo" : "room Labo") != std::string::npos);
     }
 
-    // iCalendar: a subscription URL without a token, parsed by ical.js, then revoked.
+    // iCalendar: a subscription URL without a token, parsed by ical.js, then
+    // revoked. Times are UTC: the school is in Douala (UTC+1, no daylight saving).
+    REQUIRE(s.app().tenants().update(a.slug, {{"timezone", "Africa/Douala"}}));
+    std::set<std::string> utcStarts;
+    const json mineLessons = mine.json()["lessons"];
+    for (const auto& l : mineLessons) {
+        const std::string local = l["start"];
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "%02d:%s", std::stoi(local.substr(0, 2)) - 1, local.substr(3, 2).c_str());
+        utcStarts.insert(buf);
+    }
     auto refused = s.as(a.student, a.slug, "POST", kTt + "/feeds", {{"term_id", m.term}, {"kind", "teacher"}, {"ref_id", m.kone}});
     CHECK(refused.status == 404);
     auto feed = s.as(a.teacher, a.slug, "POST", kTt + "/feeds", {{"term_id", m.term}, {"kind", "teacher"}, {"ref_id", m.kone}});
@@ -708,10 +718,15 @@ TEST_CASE("Published views follow the school's visibility; CSV, PDF and iCalenda
     CHECK(cal["version"] == "2.0");
     CHECK(cal["events"].size() == 4 * 8);  // 4 lessons a week, 8 weeks
     std::set<std::string> uids;
+    std::set<std::string> icalStarts;
     for (const auto& e : cal["events"]) {
         CHECK(e["summary"] == "Maths");
         uids.insert(e["uid"]);
+        const std::string start = e["start"];  // 2026-09-07T07:00:00Z
+        CHECK(start.back() == 'Z');
+        icalStarts.insert(start.substr(11, 5));
     }
+    CHECK(icalStarts == utcStarts);
     CHECK(uids.size() == 32);
     CHECK(s.as(a.teacher, a.slug, "GET", kTt + "/feeds").json()["items"].size() == 1);
     CHECK(s.as(a.admin, a.slug, "GET", kTt + "/feeds").json()["items"].empty());

@@ -185,6 +185,16 @@ public:
         (void)title;
         return Status(Code::kUnavailable, "pdf-unavailable", "This host does not write PDF documents.");
     }
+
+    // Time (SDK 0.3).
+
+    /// The school's UTC offset in seconds at Unix time `utc`, from its IANA
+    /// timezone (`tenant().timezone`) and the host's zoneinfo; 0 when the
+    /// zone is unknown (the default).
+    virtual std::int64_t utcOffset(std::int64_t utc) {
+        (void)utc;
+        return 0;
+    }
 };
 
 using EventHandler = std::function<Status(const Event&, TenantServices&)>;

@@ -159,6 +159,6 @@ TEST_CASE("While the SDK major is 0 an older minor is refused too", "[plugins]")
     CHECK_FALSE(status.isOk());
     CHECK(status.message().find("SDK 0.1.3") != std::string::npos);
     CHECK(status.message().find("SDK 0.2.0") != std::string::npos);
-    CHECK(std::string(ARDOISE_SDK_VERSION) == "0.2.0");
-    CHECK(SdkVersion::current() == SdkVersion{0, 2, 0});
+    CHECK(std::string(ARDOISE_SDK_VERSION) == "0.3.0");
+    CHECK(SdkVersion::current() == SdkVersion{0, 3, 0});
 }
