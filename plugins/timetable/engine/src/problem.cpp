@@ -624,6 +624,7 @@ State::State(const Problem& p) : P(p) {
   room.assign(N, -1);
   occ.assign(NR * P.S, 0);
   endMark.assign(NR * P.S, 0);
+  occSum.assign(NR * P.S, 0);
   roomOcc.assign(static_cast<std::size_t>(P.R) * P.S, 0);
   days.assign(NR * P.D, DayInfo{});
   resHard.assign(NR, 0);
@@ -840,7 +841,8 @@ void State::place(int a, int slot, int r) {
   const int d = slot / P.H;
   for (int rs : x.res) {
     int* o = &occ[static_cast<std::size_t>(rs) * P.S + slot];
-    for (int k = 0; k < x.dur; ++k) ++o[k];
+    int* os = &occSum[static_cast<std::size_t>(rs) * P.S + slot];
+    for (int k = 0; k < x.dur; ++k) ++o[k], os[k] += a + 1;
     if (x.endsDay) ++endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
     touchResourceDay(rs, d);
   }
@@ -859,6 +861,65 @@ void State::place(int a, int slot, int r) {
   for (int l : x.links) updateLink(l);
 }
 
+State::Delta State::placeDelta(int a, int slot, int r) {
+  const Act& x = P.acts[a];
+  Delta dl;
+  const int d = slot / P.H;
+  for (int rs : x.res) {
+    const Resource& R = P.res[rs];
+    int* o = &occ[static_cast<std::size_t>(rs) * P.S + slot];
+    if (R.rules.empty()) {  // only double booking: one per occupied period
+      if (!R.clash) continue;
+      int c = 0;
+      for (int k = 0; k < x.dur; ++k) c += o[k] > 0;
+      dl.hard += c;
+      dl.whard += resW[rs] * c;
+      continue;
+    }
+    // Rules: recompute the day with a added, then the weekly part, and restore.
+    for (int k = 0; k < x.dur; ++k) ++o[k];
+    int* em = x.endsDay ? &endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1] : nullptr;
+    if (em) ++*em;
+    DayInfo& cur = days[static_cast<std::size_t>(rs) * P.D + d];
+    const DayInfo keep = cur;
+    computeDay(rs, d, nullptr, cur);
+    double h = 0, s = 0;
+    const DayInfo* di = &days[static_cast<std::size_t>(rs) * P.D];
+    for (int e = 0; e < P.D; ++e) h += di[e].hard, s += di[e].soft;
+    h += weekly(rs, true, nullptr);
+    s += weekly(rs, false, nullptr);
+    cur = keep;
+    if (em) --*em;
+    for (int k = 0; k < x.dur; ++k) --o[k];
+    dl.hard += h - resHard[rs];
+    dl.whard += resW[rs] * (h - resHard[rs]);
+    dl.soft += s - resSoft[rs];
+  }
+  if (r >= 0) {
+    const int* o = &roomOcc[static_cast<std::size_t>(r) * P.S + slot];
+    for (int k = 0; k < x.dur; ++k) {
+      if (o[k] > 0) dl.hard += 1, dl.whard += roomW;
+    }
+  }
+  double rh = roomCostHard(a, r, slot);
+  dl.hard += rh;
+  dl.whard += roomW * rh;
+  dl.soft += roomCostSoft(a, r) + x.timeSoft[slot];
+  pos[a] = slot;  // linkCost reads positions only
+  int prev = -1;
+  for (int l : x.links) {
+    if (l == prev) continue;  // a link naming a twice is listed twice
+    prev = l;
+    double h, s;
+    linkCost(l, h, s, nullptr);
+    dl.hard += h - linkHard[l];
+    dl.whard += linkW[l] * (h - linkHard[l]);
+    dl.soft += s - linkSoft[l];
+  }
+  pos[a] = -1;
+  return dl;
+}
+
 void State::unplace(int a) {
   const Act& x = P.acts[a];
   const int slot = pos[a], r = room[a];
@@ -868,7 +929,8 @@ void State::unplace(int a) {
   room[a] = -1;
   for (int rs : x.res) {
     int* o = &occ[static_cast<std::size_t>(rs) * P.S + slot];
-    for (int k = 0; k < x.dur; ++k) --o[k];
+    int* os = &occSum[static_cast<std::size_t>(rs) * P.S + slot];
+    for (int k = 0; k < x.dur; ++k) --o[k], os[k] -= a + 1;
     if (x.endsDay) --endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
     touchResourceDay(rs, d);
   }

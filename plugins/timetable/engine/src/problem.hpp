@@ -106,6 +106,9 @@ class State {
   const Problem& P;
   std::vector<int> pos, room;        // start slot or -1; room index or -1
   std::vector<int> occ, endMark;     // per resource × slot
+  std::vector<int> occSum;           // per resource × slot: sum of (activity + 1) occupying it
+  // The activity occupying resource r at slot s when occ is 1.
+  int occupant(int r, int s) const { return occSum[static_cast<std::size_t>(r) * P.S + s] - 1; }
   std::vector<int> roomOcc;          // per room × slot
   std::vector<DayInfo> days;         // per resource × day
   std::vector<double> resHard, resSoft, linkHard, linkSoft;
@@ -126,6 +129,10 @@ class State {
   void bumpWeights(double step, double maxW);
 
   void place(int a, int slot, int r);   // a must be unplaced
+  // What place(a, slot, r) would add to hard, whard and soft, leaving the
+  // state unchanged (a must be unplaced). Cheaper than place + unplace.
+  struct Delta { double hard = 0, whard = 0, soft = 0; };
+  Delta placeDelta(int a, int slot, int r);
   void unplace(int a);
   double roomCostHard(int a, int r, int slot) const;
   double roomCostSoft(int a, int r) const;
