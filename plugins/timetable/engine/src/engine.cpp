@@ -535,7 +535,7 @@ class Search {
     // Compound moves to targets where a's student sets (or teachers) are
     // busy: a Kempe chain, else a window swap with its student sets' lessons.
     {
-      const auto& rs = kempeMode == 2 ? x.res : x.subgroups.empty() ? x.teachers : x.subgroups;
+      const auto& rs = kempeMode >= 2 ? x.res : x.subgroups.empty() ? x.teachers : x.subgroups;
       for (int s = 0; s < P.S; ++s) {
         if (!x.allowed[s] || s == from) continue;
         bool busy = false;
@@ -550,6 +550,7 @@ class Search {
           if (wmoves.size() > 1) tryCompound(s);
           continue;
         }
+        if (kempeMode == 3) continue;
         if (windowSwap(a, s, wmoves) && wmoves.size() > 1) tryCompound(s);
       }
     }

@@ -950,7 +950,17 @@ void State::unplace(int a) {
 }
 
 void State::touchResourceDay(int r, int d) {
-  computeDay(r, d, nullptr, days[static_cast<std::size_t>(r) * P.D + d]);
+  DayInfo& di = days[static_cast<std::size_t>(r) * P.D + d];
+  if (P.res[r].rules.empty()) {  // only the day's double booking changes
+    const double before = di.hard;
+    computeDay(r, d, nullptr, di);
+    const double dh = di.hard - before;
+    hard += dh;
+    whard += resW[r] * dh;
+    resHard[r] += dh;
+    return;
+  }
+  computeDay(r, d, nullptr, di);
   updateResource(r);
 }
 
