@@ -338,7 +338,7 @@ class Search {
   // and stayers. Windows: [from, from+L) and [t, t+L), L = a's duration.
   // False if a lesson straddles a window edge, is locked or not allowed at
   // its new start, or the chain grows beyond kMaxChain lessons.
-  int kempeMode = 1;
+  int kempeMode = 3;
   int kMaxChain = 12;
   std::vector<char> kSide;
   // Adds b to the chain if it overlaps [to, e) (a mover's new place, in the

@@ -388,6 +388,11 @@ Problem compile(const Instance& in) {
       l.hard = hard;
       l.type = t;
       if (l.acts.size() < 2) continue;
+      {
+        std::vector<int> sorted = l.acts;
+        std::sort(sorted.begin(), sorted.end());
+        l.repeats = std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+      }
       int li = static_cast<int>(P.links.size());
       for (int a : l.acts) P.acts[a].links.push_back(li);
       P.links.push_back(std::move(l));
@@ -763,7 +768,6 @@ void State::updateResource(int r) {
 void State::linkCost(int l, double& h, double& s, Emitter* e) const {
   const Link& L = P.links[l];
   h = s = 0;
-  const int H = P.H;
   const int k = static_cast<int>(L.acts.size());
   for (int i = 0; i < k; ++i) {
     int a = L.acts[i], pa = pos[a];
@@ -773,24 +777,7 @@ void State::linkCost(int l, double& h, double& s, Emitter* e) const {
       if (pb < 0) continue;
       int amount = 0;
       bool hardExtra = false;
-      switch (L.kind) {
-        case Link::kMinDays: {
-          int dist = std::abs(pa / H - pb / H);
-          if (dist < L.minDays) {
-            amount = L.minDays - dist;
-            if (L.consecutiveIfSameDay && dist == 0) {
-              int ea = pa + P.acts[a].dur, eb = pb + P.acts[b].dur;
-              if (ea != pb && eb != pa) hardExtra = true;
-            }
-          }
-          break;
-        }
-        case Link::kSameStart: amount = pa != pb; break;
-        case Link::kSameDay: amount = pa / H != pb / H; break;
-        case Link::kNotOverlapping:
-          amount = pa / H == pb / H && pa < pb + P.acts[b].dur && pb < pa + P.acts[a].dur;
-          break;
-      }
+      pairCost(L, a, pa, b, pb, amount, hardExtra);
       if (amount > 0) {
         if (L.hard) {
           h += amount;
@@ -804,6 +791,74 @@ void State::linkCost(int l, double& h, double& s, Emitter* e) const {
         if (e) e->link(l, a, b, 1, true);
       }
     }
+  }
+}
+
+void State::pairCost(const Link& L, int a, int pa, int b, int pb, int& amount, bool& hardExtra) const {
+  const int H = P.H;
+  amount = 0;
+  hardExtra = false;
+  switch (L.kind) {
+    case Link::kMinDays: {
+      int dist = std::abs(pa / H - pb / H);
+      if (dist < L.minDays) {
+        amount = L.minDays - dist;
+        if (L.consecutiveIfSameDay && dist == 0) {
+          int ea = pa + P.acts[a].dur, eb = pb + P.acts[b].dur;
+          if (ea != pb && eb != pa) hardExtra = true;
+        }
+      }
+      break;
+    }
+    case Link::kSameStart: amount = pa != pb; break;
+    case Link::kSameDay: amount = pa / H != pb / H; break;
+    case Link::kNotOverlapping:
+      amount = pa / H == pb / H && pa < pb + P.acts[b].dur && pb < pa + P.acts[a].dur;
+      break;
+  }
+}
+
+void State::linkPairs(int l, int a, int pa, double& h, double& s) const {
+  const Link& L = P.links[l];
+  h = s = 0;
+  for (int b : L.acts) {
+    int pb = pos[b];
+    if (b == a || pb < 0) continue;
+    int amount;
+    bool hardExtra;
+    pairCost(L, a, pa, b, pb, amount, hardExtra);
+    if (amount > 0) {
+      if (L.hard) {
+        h += amount;
+      } else {
+        s += L.weight / 100.0;
+      }
+    }
+    if (hardExtra) h += 1;
+  }
+}
+
+// Adds (sign 1, after placing a at pa) or removes (sign -1, after unplacing
+// it from pa) the cost of a's pairs in each of its links.
+void State::addLinkPairs(int a, int pa, double sign) {
+  int prev = -1;
+  for (int l : P.acts[a].links) {
+    if (l == prev) continue;
+    prev = l;
+    if (P.links[l].repeats) {
+      updateLink(l);
+      continue;
+    }
+    double h, s;
+    linkPairs(l, a, pa, h, s);
+    h *= sign;
+    s *= sign;
+    hard += h;
+    whard += linkW[l] * h;
+    soft += s;
+    linkHard[l] += h;
+    linkSoft[l] += s;
+    if (std::abs(linkSoft[l]) < 1e-9) linkSoft[l] = 0;  // no rounding residue
   }
 }
 
@@ -842,6 +897,19 @@ void State::place(int a, int slot, int r) {
   for (int rs : x.res) {
     int* o = &occ[static_cast<std::size_t>(rs) * P.S + slot];
     int* os = &occSum[static_cast<std::size_t>(rs) * P.S + slot];
+    if (P.res[rs].rules.empty()) {  // only double booking: updated per period
+      int c = 0;
+      DayInfo& di = days[static_cast<std::size_t>(rs) * P.D + d];
+      for (int k = 0; k < x.dur; ++k) {
+        c += o[k] > 0;
+        di.hours += o[k] == 0;
+        ++o[k];
+        os[k] += a + 1;
+      }
+      if (x.endsDay) ++endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
+      clashChange(rs, di, c);
+      continue;
+    }
     for (int k = 0; k < x.dur; ++k) ++o[k], os[k] += a + 1;
     if (x.endsDay) ++endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
     touchResourceDay(rs, d);
@@ -858,7 +926,7 @@ void State::place(int a, int slot, int r) {
   hard += rh;
   whard += roomW * rh;
   soft += roomCostSoft(a, r) + x.timeSoft[slot];
-  for (int l : x.links) updateLink(l);
+  addLinkPairs(a, slot, 1.0);
 }
 
 State::Delta State::placeDelta(int a, int slot, int r) {
@@ -905,18 +973,24 @@ State::Delta State::placeDelta(int a, int slot, int r) {
   dl.hard += rh;
   dl.whard += roomW * rh;
   dl.soft += roomCostSoft(a, r) + x.timeSoft[slot];
-  pos[a] = slot;  // linkCost reads positions only
   int prev = -1;
   for (int l : x.links) {
     if (l == prev) continue;  // a link naming a twice is listed twice
     prev = l;
     double h, s;
-    linkCost(l, h, s, nullptr);
-    dl.hard += h - linkHard[l];
-    dl.whard += linkW[l] * (h - linkHard[l]);
-    dl.soft += s - linkSoft[l];
+    if (P.links[l].repeats) {
+      pos[a] = slot;  // linkCost reads positions only
+      linkCost(l, h, s, nullptr);
+      pos[a] = -1;
+      h -= linkHard[l];
+      s -= linkSoft[l];
+    } else {
+      linkPairs(l, a, slot, h, s);
+    }
+    dl.hard += h;
+    dl.whard += linkW[l] * h;
+    dl.soft += s;
   }
-  pos[a] = -1;
   return dl;
 }
 
@@ -930,6 +1004,19 @@ void State::unplace(int a) {
   for (int rs : x.res) {
     int* o = &occ[static_cast<std::size_t>(rs) * P.S + slot];
     int* os = &occSum[static_cast<std::size_t>(rs) * P.S + slot];
+    if (P.res[rs].rules.empty()) {
+      int c = 0;
+      DayInfo& di = days[static_cast<std::size_t>(rs) * P.D + d];
+      for (int k = 0; k < x.dur; ++k) {
+        --o[k];
+        os[k] -= a + 1;
+        c -= o[k] > 0;
+        di.hours -= o[k] == 0;
+      }
+      if (x.endsDay) --endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
+      clashChange(rs, di, c);
+      continue;
+    }
     for (int k = 0; k < x.dur; ++k) --o[k], os[k] -= a + 1;
     if (x.endsDay) --endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
     touchResourceDay(rs, d);
@@ -946,7 +1033,17 @@ void State::unplace(int a) {
   hard -= rh;
   whard -= roomW * rh;
   soft -= roomCostSoft(a, r) + x.timeSoft[slot];
-  for (int l : x.links) updateLink(l);
+  addLinkPairs(a, slot, -1.0);
+}
+
+// A resource without rules: its day's double booking changed by c periods.
+void State::clashChange(int r, DayInfo& di, int c) {
+  di.clash += c;
+  if (!P.res[r].clash || c == 0) return;
+  di.hard += c;
+  hard += c;
+  whard += resW[r] * c;
+  resHard[r] += c;
 }
 
 void State::touchResourceDay(int r, int d) {

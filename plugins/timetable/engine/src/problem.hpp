@@ -46,6 +46,7 @@ struct Link {
   bool consecutiveIfSameDay = false;
   double weight = 100;
   bool hard = true;
+  bool repeats = false;        // an activity is named twice (costs then recomputed over all pairs)
   std::string type;
 };
 
@@ -142,11 +143,16 @@ class State {
 
  private:
   void touchResourceDay(int r, int d);
+  void clashChange(int r, DayInfo& di, int c);
   void updateResource(int r);
   void updateLink(int l);
   double weekly(int r, bool hardPart, Emitter* e) const;
   void computeDay(int r, int d, Emitter* e, DayInfo& out) const;
   void linkCost(int l, double& h, double& s, Emitter* e) const;
+  // The cost of the pairs of link l between a (at slot pa) and the other placed activities.
+  void linkPairs(int l, int a, int pa, double& h, double& s) const;
+  void pairCost(const Link& L, int a, int pa, int b, int pb, int& amount, bool& hardExtra) const;
+  void addLinkPairs(int a, int pa, double sign);
   friend struct Emitter;
 };
 
