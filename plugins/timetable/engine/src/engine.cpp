@@ -194,8 +194,6 @@ class Search {
     locked.assign(N, 0);
     startPos.assign(N, -1);
     mark.assign(N, 0);
-    if (const char* e = std::getenv("ARD_KEMPE")) kempeMode = std::atoi(e);
-    if (const char* e = std::getenv("ARD_CHAIN")) kMaxChain = std::atoi(e);
   }
 
   const Problem& P;
@@ -338,7 +336,6 @@ class Search {
   // and stayers. Windows: [from, from+L) and [t, t+L), L = a's duration.
   // False if a lesson straddles a window edge, is locked or not allowed at
   // its new start, or the chain grows beyond kMaxChain lessons.
-  int kempeMode = 3;
   int kMaxChain = 12;
   std::vector<char> kSide;
   // Adds b to the chain if it overlaps [to, e) (a mover's new place, in the
@@ -390,56 +387,6 @@ class Search {
       }
     }
     return true;
-  }
-
-  // Window swap: the lessons of a's student sets (or teachers) inside
-  // [from, from+L) and inside [t, t+L) exchange places, keeping their offsets.
-  // Fills moves with the lessons to shift (a first); false if not possible.
-  std::vector<int> scratchRes;
-  bool windowSwap(int a, int t, std::vector<std::pair<int, int>>& moves) {
-    const auto& x = P.acts[a];
-    const int from = st.pos[a], H = P.H;
-    const auto& rs = x.subgroups.empty() ? x.teachers : x.subgroups;
-    if (rs.empty()) return false;
-    int L = x.dur;
-    for (int round = 0; round < 3; ++round) {
-      if (t % H + L > H || from % H + L > H) return false;
-      if (t / H == from / H && t < from + L && from < t + L) return false;  // overlapping windows
-      moves.clear();
-      moves.push_back({a, t});
-      bool extend = false;
-      int need = L;
-      auto collect = [&](int w0, int w1, int shift) -> bool {
-        for (int r : rs) {
-          bool any = false;
-          for (int k = w0; k < w1; ++k) any |= st.occ[static_cast<std::size_t>(r) * P.S + k] > 0;
-          if (!any) continue;
-          for (int b : P.res[r].acts) {
-            int pb = st.pos[b];
-            if (b == a || pb < 0 || pb / H != w0 / H) continue;
-            int e = pb + P.acts[b].dur;
-            if (e <= w0 || pb >= w1) continue;
-            if (pb < w0) return false;  // starts before the window
-            if (e > w1) {
-              need = std::max(need, e - w0);
-              extend = true;
-              continue;
-            }
-            bool dup = false;
-            for (auto& m : moves) dup |= m.first == b;
-            if (dup) continue;
-            if (locked[b] || !P.acts[b].allowed[pb + shift]) return false;
-            moves.push_back({b, pb + shift});
-          }
-        }
-        return true;
-      };
-      if (!collect(t, t + L, from - t)) return false;
-      if (!collect(from, from + L, t - from)) return false;
-      if (!extend) return moves.size() <= 7;
-      L = need;
-    }
-    return false;
   }
 
   // Activities with a soft cost (or away from their incremental start slot).
@@ -532,10 +479,9 @@ class Search {
                hardNow * 1000.0 + softNow);
     }
     st.place(a, from, fromR);
-    // Compound moves to targets where a's student sets (or teachers) are
-    // busy: a Kempe chain, else a window swap with its student sets' lessons.
+    // Kempe chains to the targets where a's teachers or student sets are busy.
     {
-      const auto& rs = kempeMode >= 2 ? x.res : x.subgroups.empty() ? x.teachers : x.subgroups;
+      const auto& rs = x.res;
       for (int s = 0; s < P.S; ++s) {
         if (!x.allowed[s] || s == from) continue;
         bool busy = false;
@@ -546,12 +492,7 @@ class Search {
           if (busy) break;
         }
         if (!busy) continue;
-        if (kempeMode > 0 && kempeChain(a, s, wmoves)) {
-          if (wmoves.size() > 1) tryCompound(s);
-          continue;
-        }
-        if (kempeMode == 3) continue;
-        if (windowSwap(a, s, wmoves) && wmoves.size() > 1) tryCompound(s);
+        if (kempeChain(a, s, wmoves) && wmoves.size() > 1) tryCompound(s);
       }
     }
     // Same day: exchange a with an adjacent lesson of one of its student sets.
