@@ -713,9 +713,9 @@ void State::computeDay(int r, int d, Emitter* e, DayInfo& out) const {
   }
 }
 
-double State::weekly(int r, bool hardPart, Emitter* e) const {
+void State::weekly(int r, double& hardOut, double& softOut, Emitter* e) const {
   const Resource& R = P.res[r];
-  double total = 0;
+  hardOut = softOut = 0;
   int gaps = 0, worked = 0, early = 0;
   const DayInfo* di = &days[static_cast<std::size_t>(r) * P.D];
   for (int d = 0; d < P.D; ++d) {
@@ -724,7 +724,6 @@ double State::weekly(int r, bool hardPart, Emitter* e) const {
     early += di[d].early >= 1;
   }
   for (const Rule& ru : R.rules) {
-    if (ru.hard != hardPart) continue;
     int amount = 0;
     switch (ru.kind) {
       case Rule::kMaxGapsPerWeek: amount = std::max(0, gaps - ru.value); break;
@@ -740,11 +739,14 @@ double State::weekly(int r, bool hardPart, Emitter* e) const {
       default: break;
     }
     if (amount > 0) {
-      total += ru.hard ? amount : ru.weight / 100.0;
+      if (ru.hard) {
+        hardOut += amount;
+      } else {
+        softOut += ru.weight / 100.0;
+      }
       if (e) e->weekRule(r, ru, amount);
     }
   }
-  return total;
 }
 
 void State::updateResource(int r) {
@@ -755,8 +757,10 @@ void State::updateResource(int r) {
     s += di[d].soft;
   }
   if (!P.res[r].rules.empty()) {
-    h += weekly(r, true, nullptr);
-    s += weekly(r, false, nullptr);
+    double wh, ws;
+    weekly(r, wh, ws, nullptr);
+    h += wh;
+    s += ws;
   }
   hard += h - resHard[r];
   whard += resW[r] * (h - resHard[r]);
@@ -954,8 +958,10 @@ State::Delta State::placeDelta(int a, int slot, int r) {
     double h = 0, s = 0;
     const DayInfo* di = &days[static_cast<std::size_t>(rs) * P.D];
     for (int e = 0; e < P.D; ++e) h += di[e].hard, s += di[e].soft;
-    h += weekly(rs, true, nullptr);
-    s += weekly(rs, false, nullptr);
+    double wh, ws;
+    weekly(rs, wh, ws, nullptr);
+    h += wh;
+    s += ws;
     cur = keep;
     if (em) --*em;
     for (int k = 0; k < x.dur; ++k) --o[k];
@@ -1118,8 +1124,8 @@ void State::emitAll(Emitter& e) const {
       computeDay(r, d, &e, tmp);
     }
     if (!P.res[r].rules.empty()) {
-      weekly(r, true, &e);
-      weekly(r, false, &e);
+      double wh, ws;
+      weekly(r, wh, ws, &e);
     }
   }
   for (int l = 0; l < static_cast<int>(P.links.size()); ++l) {

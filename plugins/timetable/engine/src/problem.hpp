@@ -146,7 +146,7 @@ class State {
   void clashChange(int r, DayInfo& di, int c);
   void updateResource(int r);
   void updateLink(int l);
-  double weekly(int r, bool hardPart, Emitter* e) const;
+  void weekly(int r, double& hard, double& soft, Emitter* e) const;  // the weekly part of r's rules
   void computeDay(int r, int d, Emitter* e, DayInfo& out) const;
   void linkCost(int l, double& h, double& s, Emitter* e) const;
   // The cost of the pairs of link l between a (at slot pa) and the other placed activities.
