@@ -456,8 +456,10 @@ class Search {
         before += stabCost(m, st.pos[m]);
         after += stabCost(m, to);
       }
+      st.beginBatch();
       for (auto& [m, to] : wmoves) st.unplace(m);
       for (auto& [m, to] : wmoves) st.place(m, to, chooseRoom(m, to));
+      st.endBatch();
       double plain2 = st.objective();
       double c = st.wobjective() + stab + stabCost(a, from) + after - before;
       double keepC = bestC;
@@ -466,8 +468,10 @@ class Search {
         bestMoves.clear();
         for (auto& [m, to] : wmoves) bestMoves.push_back({m, to, st.room[m]});
       }
+      st.beginBatch();
       for (auto& [m, to] : wmoves) st.unplace(m);
       for (auto& sv : saved) st.place(sv.a, sv.pos, sv.room);
+      st.endBatch();
     };
     for (int s = 0; s < P.S; ++s) {
       if (!x.allowed[s]) continue;
@@ -532,8 +536,10 @@ class Search {
     int from = st.pos[a];
     if (r == -2) {  // window swap recorded in bestMoves
       for (auto& m : bestMoves) stab -= stabCost(m.a, st.pos[m.a]);
+      st.beginBatch();
       for (auto& m : bestMoves) st.unplace(m.a);
       for (auto& m : bestMoves) st.place(m.a, m.pos, m.room);
+      st.endBatch();
       for (auto& m : bestMoves) stab += stabCost(m.a, m.pos);
       return;
     }

@@ -630,6 +630,8 @@ State::State(const Problem& p) : P(p) {
   occ.assign(NR * P.S, 0);
   endMark.assign(NR * P.S, 0);
   occSum.assign(NR * P.S, 0);
+  dayStamp_.assign(NR * P.D, 0);
+  resStamp_.assign(NR, 0);
   roomOcc.assign(static_cast<std::size_t>(P.R) * P.S, 0);
   days.assign(NR * P.D, DayInfo{});
   resHard.assign(NR, 0);
@@ -916,7 +918,7 @@ void State::place(int a, int slot, int r) {
     }
     for (int k = 0; k < x.dur; ++k) ++o[k], os[k] += a + 1;
     if (x.endsDay) ++endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
-    touchResourceDay(rs, d);
+    touch(rs, d);
   }
   if (r >= 0) {
     int* o = &roomOcc[static_cast<std::size_t>(r) * P.S + slot];
@@ -1025,7 +1027,7 @@ void State::unplace(int a) {
     }
     for (int k = 0; k < x.dur; ++k) --o[k], os[k] -= a + 1;
     if (x.endsDay) --endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
-    touchResourceDay(rs, d);
+    touch(rs, d);
   }
   if (r >= 0) {
     int* o = &roomOcc[static_cast<std::size_t>(r) * P.S + slot];
@@ -1040,6 +1042,35 @@ void State::unplace(int a) {
   whard -= roomW * rh;
   soft -= roomCostSoft(a, r) + x.timeSoft[slot];
   addLinkPairs(a, slot, -1.0);
+}
+
+void State::touch(int r, int d) {
+  if (!batching_) {
+    touchResourceDay(r, d);
+    return;
+  }
+  const std::size_t ix = static_cast<std::size_t>(r) * P.D + d;
+  if (dayStamp_[ix] == batchStamp_) return;
+  dayStamp_[ix] = batchStamp_;
+  batchDays_.push_back(static_cast<int>(ix));
+}
+
+void State::beginBatch() {
+  batching_ = true;
+  ++batchStamp_;
+  batchDays_.clear();
+}
+
+void State::endBatch() {
+  batching_ = false;
+  for (int ix : batchDays_) computeDay(ix / P.D, ix % P.D, nullptr, days[static_cast<std::size_t>(ix)]);
+  ++batchStamp_;
+  for (int ix : batchDays_) {
+    const int r = ix / P.D;
+    if (resStamp_[r] == batchStamp_) continue;
+    resStamp_[r] = batchStamp_;
+    updateResource(r);
+  }
 }
 
 // A resource without rules: its day's double booking changed by c periods.

@@ -139,10 +139,19 @@ class State {
   double roomCostSoft(int a, int r) const;
   double objective() const { return hard * 1000.0 + soft; }
   void recomputeAll();
+  // Between beginBatch and endBatch, place and unplace defer the costs of
+  // resources with rules (totals are stale); endBatch recomputes each
+  // resource-day touched once. For compound moves.
+  void beginBatch();
+  void endBatch();
   void emitAll(Emitter&) const;
 
  private:
   void touchResourceDay(int r, int d);
+  void touch(int r, int d);
+  bool batching_ = false;
+  int batchStamp_ = 0;
+  std::vector<int> batchDays_, dayStamp_, resStamp_;
   void clashChange(int r, DayInfo& di, int c);
   void updateResource(int r);
   void updateLink(int l);
