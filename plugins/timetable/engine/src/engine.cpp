@@ -277,9 +277,8 @@ class Search {
       for (int s = 0; s < P.S; ++s) {
         if (!x.allowed[s]) continue;
         int r = chooseRoom(a, s);
-        st.place(a, s, r);
-        double c = st.objective() + stabCost(a, s);
-        st.unplace(a);
+        auto dl = st.placeDelta(a, s, r);
+        double c = (st.hard + dl.hard) * 1000.0 + st.soft + dl.soft + stabCost(a, s);
         if (c < bestC - 1e-9) {
           bestC = c, bestS = s, bestR = r, ties = 1;
         } else if (c < bestC + 1e-9 && rnd(++ties) == 0) {
@@ -331,54 +330,63 @@ class Search {
     return out;
   }
 
-  // Window swap: the lessons of a's student sets (or teachers) inside
-  // [from, from+L) and inside [t, t+L) exchange places, keeping their offsets.
-  // Fills moves with the lessons to shift (a first); false if not possible.
-  std::vector<int> scratchRes;
-  bool windowSwap(int a, int t, std::vector<std::pair<int, int>>& moves) {
-    const auto& x = P.acts[a];
-    const int from = st.pos[a], H = P.H;
-    const auto& rs = x.subgroups.empty() ? x.teachers : x.subgroups;
-    if (rs.empty()) return false;
-    int L = x.dur;
-    for (int round = 0; round < 3; ++round) {
-      if (t % H + L > H || from % H + L > H) return false;
-      if (t / H == from / H && t < from + L && from < t + L) return false;  // overlapping windows
-      moves.clear();
-      moves.push_back({a, t});
-      bool extend = false;
-      int need = L;
-      auto collect = [&](int w0, int w1, int shift) -> bool {
-        for (int r : rs) {
-          bool any = false;
-          for (int k = w0; k < w1; ++k) any |= st.occ[static_cast<std::size_t>(r) * P.S + k] > 0;
-          if (!any) continue;
-          for (int b : P.res[r].acts) {
-            int pb = st.pos[b];
-            if (b == a || pb < 0 || pb / H != w0 / H) continue;
-            int e = pb + P.acts[b].dur;
-            if (e <= w0 || pb >= w1) continue;
-            if (pb < w0) return false;  // starts before the window
-            if (e > w1) {
-              need = std::max(need, e - w0);
-              extend = true;
-              continue;
-            }
-            bool dup = false;
-            for (auto& m : moves) dup |= m.first == b;
-            if (dup) continue;
-            if (locked[b] || !P.acts[b].allowed[pb + shift]) return false;
-            moves.push_back({b, pb + shift});
+  // Kempe chain: a moves from its start `from` to t; every lesson sharing a
+  // teacher or student set with a lesson arriving in one window moves to the
+  // other window, keeping its offset, until no clash is left between movers
+  // and stayers. Windows: [from, from+L) and [t, t+L), L = a's duration.
+  // False if a lesson straddles a window edge, is locked or not allowed at
+  // its new start, or the chain grows beyond kMaxChain lessons.
+  int kMaxChain = 12;
+  std::vector<char> kSide;
+  // Adds b to the chain if it overlaps [to, e) (a mover's new place, in the
+  // window starting at w0); false if the chain cannot be built.
+  bool chainAdd(int b, int to, int e, int w0, int other, int L, char side, std::vector<std::pair<int, int>>& moves) {
+    const int H = P.H;
+    int pb = st.pos[b];
+    if (pb < 0 || mark[b] == stamp || pb / H != w0 / H) return true;
+    int eb = pb + P.acts[b].dur;
+    if (eb <= to || pb >= e) return true;  // no overlap with the mover's new place
+    if (pb < w0 || eb > w0 + L) return false;  // straddles the window
+    int nb = pb - w0 + other;
+    if (locked[b] || !P.acts[b].allowed[nb]) return false;
+    mark[b] = stamp;
+    moves.push_back({b, nb});
+    kSide.push_back(side ? 0 : 1);
+    return static_cast<int>(moves.size()) <= kMaxChain;
+  }
+
+  bool kempeChain(int a, int t, std::vector<std::pair<int, int>>& moves) {
+    const int from = st.pos[a], H = P.H, L = P.acts[a].dur;
+    if (t % H + L > H) return false;
+    if (t / H == from / H && t < from + L && from < t + L) return false;  // overlapping windows
+    moves.clear();
+    kSide.clear();
+    moves.push_back({a, t});
+    kSide.push_back(1);  // 1: arrives in the t window
+    ++stamp;
+    mark[a] = stamp;
+    for (std::size_t i = 0; i < moves.size(); ++i) {
+      const int m = moves[i].first, to = moves[i].second;
+      const int w0 = kSide[i] ? t : from, other = kSide[i] ? from : t;
+      const int e = to + P.acts[m].dur;
+      for (int r : P.acts[m].res) {
+        if (!P.res[r].clash) continue;
+        const int* o = &st.occ[static_cast<std::size_t>(r) * P.S];
+        int many = 0;
+        for (int k = to; k < e; ++k) {
+          if (o[k] == 1) {
+            if (!chainAdd(st.occupant(r, k), to, e, w0, other, L, kSide[i], moves)) return false;
+          } else {
+            many += o[k] > 1;
           }
         }
-        return true;
-      };
-      if (!collect(t, t + L, from - t)) return false;
-      if (!collect(from, from + L, t - from)) return false;
-      if (!extend) return moves.size() <= 7;
-      L = need;
+        if (many == 0) continue;
+        for (int b : P.res[r].acts) {
+          if (!chainAdd(b, to, e, w0, other, L, kSide[i], moves)) return false;
+        }
+      }
     }
-    return false;
+    return true;
   }
 
   // Activities with a soft cost (or away from their incremental start slot).
@@ -448,8 +456,10 @@ class Search {
         before += stabCost(m, st.pos[m]);
         after += stabCost(m, to);
       }
+      st.beginBatch();
       for (auto& [m, to] : wmoves) st.unplace(m);
       for (auto& [m, to] : wmoves) st.place(m, to, chooseRoom(m, to));
+      st.endBatch();
       double plain2 = st.objective();
       double c = st.wobjective() + stab + stabCost(a, from) + after - before;
       double keepC = bestC;
@@ -458,32 +468,35 @@ class Search {
         bestMoves.clear();
         for (auto& [m, to] : wmoves) bestMoves.push_back({m, to, st.room[m]});
       }
+      st.beginBatch();
       for (auto& [m, to] : wmoves) st.unplace(m);
       for (auto& sv : saved) st.place(sv.a, sv.pos, sv.room);
+      st.endBatch();
     };
     for (int s = 0; s < P.S; ++s) {
       if (!x.allowed[s]) continue;
       int r = chooseRoom(a, s);
       if (s == from && r == fromR) continue;
-      st.place(a, s, r);
-      double plain = st.objective();
-      consider(s, r, -1, -1, st.wobjective() + stab + stabCost(a, s), st.hard, plain);
-      st.unplace(a);
+      auto dl = st.placeDelta(a, s, r);
+      double hardNow = st.hard + dl.hard, softNow = st.soft + dl.soft;
+      consider(s, r, -1, -1, (st.whard + dl.whard) * st.hardScale + softNow + stab + stabCost(a, s), hardNow,
+               hardNow * 1000.0 + softNow);
     }
     st.place(a, from, fromR);
-    // Window swaps with the lessons of a's student sets (or teachers) at the target.
+    // Kempe chains to the targets where a's teachers or student sets are busy.
     {
-      const auto& rs = x.subgroups.empty() ? x.teachers : x.subgroups;
+      const auto& rs = x.res;
       for (int s = 0; s < P.S; ++s) {
         if (!x.allowed[s] || s == from) continue;
         bool busy = false;
         for (int r : rs) {
+          if (!P.res[r].clash) continue;
           const int* o = &st.occ[static_cast<std::size_t>(r) * P.S + s];
           for (int k = 0; k < x.dur && !busy; ++k) busy = o[k] > 0;
           if (busy) break;
         }
         if (!busy) continue;
-        if (windowSwap(a, s, wmoves) && wmoves.size() > 1) tryCompound(s);
+        if (kempeChain(a, s, wmoves) && wmoves.size() > 1) tryCompound(s);
       }
     }
     // Same day: exchange a with an adjacent lesson of one of its student sets.
@@ -523,8 +536,10 @@ class Search {
     int from = st.pos[a];
     if (r == -2) {  // window swap recorded in bestMoves
       for (auto& m : bestMoves) stab -= stabCost(m.a, st.pos[m.a]);
+      st.beginBatch();
       for (auto& m : bestMoves) st.unplace(m.a);
       for (auto& m : bestMoves) st.place(m.a, m.pos, m.room);
+      st.endBatch();
       for (auto& m : bestMoves) stab += stabCost(m.a, m.pos);
       return;
     }

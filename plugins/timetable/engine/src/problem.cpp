@@ -388,6 +388,11 @@ Problem compile(const Instance& in) {
       l.hard = hard;
       l.type = t;
       if (l.acts.size() < 2) continue;
+      {
+        std::vector<int> sorted = l.acts;
+        std::sort(sorted.begin(), sorted.end());
+        l.repeats = std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+      }
       int li = static_cast<int>(P.links.size());
       for (int a : l.acts) P.acts[a].links.push_back(li);
       P.links.push_back(std::move(l));
@@ -624,6 +629,9 @@ State::State(const Problem& p) : P(p) {
   room.assign(N, -1);
   occ.assign(NR * P.S, 0);
   endMark.assign(NR * P.S, 0);
+  occSum.assign(NR * P.S, 0);
+  dayStamp_.assign(NR * P.D, 0);
+  resStamp_.assign(NR, 0);
   roomOcc.assign(static_cast<std::size_t>(P.R) * P.S, 0);
   days.assign(NR * P.D, DayInfo{});
   resHard.assign(NR, 0);
@@ -707,9 +715,9 @@ void State::computeDay(int r, int d, Emitter* e, DayInfo& out) const {
   }
 }
 
-double State::weekly(int r, bool hardPart, Emitter* e) const {
+void State::weekly(int r, double& hardOut, double& softOut, Emitter* e) const {
   const Resource& R = P.res[r];
-  double total = 0;
+  hardOut = softOut = 0;
   int gaps = 0, worked = 0, early = 0;
   const DayInfo* di = &days[static_cast<std::size_t>(r) * P.D];
   for (int d = 0; d < P.D; ++d) {
@@ -718,7 +726,6 @@ double State::weekly(int r, bool hardPart, Emitter* e) const {
     early += di[d].early >= 1;
   }
   for (const Rule& ru : R.rules) {
-    if (ru.hard != hardPart) continue;
     int amount = 0;
     switch (ru.kind) {
       case Rule::kMaxGapsPerWeek: amount = std::max(0, gaps - ru.value); break;
@@ -734,11 +741,14 @@ double State::weekly(int r, bool hardPart, Emitter* e) const {
       default: break;
     }
     if (amount > 0) {
-      total += ru.hard ? amount : ru.weight / 100.0;
+      if (ru.hard) {
+        hardOut += amount;
+      } else {
+        softOut += ru.weight / 100.0;
+      }
       if (e) e->weekRule(r, ru, amount);
     }
   }
-  return total;
 }
 
 void State::updateResource(int r) {
@@ -749,8 +759,10 @@ void State::updateResource(int r) {
     s += di[d].soft;
   }
   if (!P.res[r].rules.empty()) {
-    h += weekly(r, true, nullptr);
-    s += weekly(r, false, nullptr);
+    double wh, ws;
+    weekly(r, wh, ws, nullptr);
+    h += wh;
+    s += ws;
   }
   hard += h - resHard[r];
   whard += resW[r] * (h - resHard[r]);
@@ -762,7 +774,6 @@ void State::updateResource(int r) {
 void State::linkCost(int l, double& h, double& s, Emitter* e) const {
   const Link& L = P.links[l];
   h = s = 0;
-  const int H = P.H;
   const int k = static_cast<int>(L.acts.size());
   for (int i = 0; i < k; ++i) {
     int a = L.acts[i], pa = pos[a];
@@ -772,24 +783,7 @@ void State::linkCost(int l, double& h, double& s, Emitter* e) const {
       if (pb < 0) continue;
       int amount = 0;
       bool hardExtra = false;
-      switch (L.kind) {
-        case Link::kMinDays: {
-          int dist = std::abs(pa / H - pb / H);
-          if (dist < L.minDays) {
-            amount = L.minDays - dist;
-            if (L.consecutiveIfSameDay && dist == 0) {
-              int ea = pa + P.acts[a].dur, eb = pb + P.acts[b].dur;
-              if (ea != pb && eb != pa) hardExtra = true;
-            }
-          }
-          break;
-        }
-        case Link::kSameStart: amount = pa != pb; break;
-        case Link::kSameDay: amount = pa / H != pb / H; break;
-        case Link::kNotOverlapping:
-          amount = pa / H == pb / H && pa < pb + P.acts[b].dur && pb < pa + P.acts[a].dur;
-          break;
-      }
+      pairCost(L, a, pa, b, pb, amount, hardExtra);
       if (amount > 0) {
         if (L.hard) {
           h += amount;
@@ -803,6 +797,74 @@ void State::linkCost(int l, double& h, double& s, Emitter* e) const {
         if (e) e->link(l, a, b, 1, true);
       }
     }
+  }
+}
+
+void State::pairCost(const Link& L, int a, int pa, int b, int pb, int& amount, bool& hardExtra) const {
+  const int H = P.H;
+  amount = 0;
+  hardExtra = false;
+  switch (L.kind) {
+    case Link::kMinDays: {
+      int dist = std::abs(pa / H - pb / H);
+      if (dist < L.minDays) {
+        amount = L.minDays - dist;
+        if (L.consecutiveIfSameDay && dist == 0) {
+          int ea = pa + P.acts[a].dur, eb = pb + P.acts[b].dur;
+          if (ea != pb && eb != pa) hardExtra = true;
+        }
+      }
+      break;
+    }
+    case Link::kSameStart: amount = pa != pb; break;
+    case Link::kSameDay: amount = pa / H != pb / H; break;
+    case Link::kNotOverlapping:
+      amount = pa / H == pb / H && pa < pb + P.acts[b].dur && pb < pa + P.acts[a].dur;
+      break;
+  }
+}
+
+void State::linkPairs(int l, int a, int pa, double& h, double& s) const {
+  const Link& L = P.links[l];
+  h = s = 0;
+  for (int b : L.acts) {
+    int pb = pos[b];
+    if (b == a || pb < 0) continue;
+    int amount;
+    bool hardExtra;
+    pairCost(L, a, pa, b, pb, amount, hardExtra);
+    if (amount > 0) {
+      if (L.hard) {
+        h += amount;
+      } else {
+        s += L.weight / 100.0;
+      }
+    }
+    if (hardExtra) h += 1;
+  }
+}
+
+// Adds (sign 1, after placing a at pa) or removes (sign -1, after unplacing
+// it from pa) the cost of a's pairs in each of its links.
+void State::addLinkPairs(int a, int pa, double sign) {
+  int prev = -1;
+  for (int l : P.acts[a].links) {
+    if (l == prev) continue;
+    prev = l;
+    if (P.links[l].repeats) {
+      updateLink(l);
+      continue;
+    }
+    double h, s;
+    linkPairs(l, a, pa, h, s);
+    h *= sign;
+    s *= sign;
+    hard += h;
+    whard += linkW[l] * h;
+    soft += s;
+    linkHard[l] += h;
+    linkSoft[l] += s;
+    if (std::abs(linkSoft[l]) < 1e-9) linkSoft[l] = 0;  // no rounding residue
   }
 }
 
@@ -840,9 +902,23 @@ void State::place(int a, int slot, int r) {
   const int d = slot / P.H;
   for (int rs : x.res) {
     int* o = &occ[static_cast<std::size_t>(rs) * P.S + slot];
-    for (int k = 0; k < x.dur; ++k) ++o[k];
+    int* os = &occSum[static_cast<std::size_t>(rs) * P.S + slot];
+    if (P.res[rs].rules.empty()) {  // only double booking: updated per period
+      int c = 0;
+      DayInfo& di = days[static_cast<std::size_t>(rs) * P.D + d];
+      for (int k = 0; k < x.dur; ++k) {
+        c += o[k] > 0;
+        di.hours += o[k] == 0;
+        ++o[k];
+        os[k] += a + 1;
+      }
+      if (x.endsDay) ++endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
+      clashChange(rs, di, c);
+      continue;
+    }
+    for (int k = 0; k < x.dur; ++k) ++o[k], os[k] += a + 1;
     if (x.endsDay) ++endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
-    touchResourceDay(rs, d);
+    touch(rs, d);
   }
   if (r >= 0) {
     int* o = &roomOcc[static_cast<std::size_t>(r) * P.S + slot];
@@ -856,7 +932,74 @@ void State::place(int a, int slot, int r) {
   hard += rh;
   whard += roomW * rh;
   soft += roomCostSoft(a, r) + x.timeSoft[slot];
-  for (int l : x.links) updateLink(l);
+  addLinkPairs(a, slot, 1.0);
+}
+
+State::Delta State::placeDelta(int a, int slot, int r) {
+  const Act& x = P.acts[a];
+  Delta dl;
+  const int d = slot / P.H;
+  for (int rs : x.res) {
+    const Resource& R = P.res[rs];
+    int* o = &occ[static_cast<std::size_t>(rs) * P.S + slot];
+    if (R.rules.empty()) {  // only double booking: one per occupied period
+      if (!R.clash) continue;
+      int c = 0;
+      for (int k = 0; k < x.dur; ++k) c += o[k] > 0;
+      dl.hard += c;
+      dl.whard += resW[rs] * c;
+      continue;
+    }
+    // Rules: recompute the day with a added, then the weekly part, and restore.
+    for (int k = 0; k < x.dur; ++k) ++o[k];
+    int* em = x.endsDay ? &endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1] : nullptr;
+    if (em) ++*em;
+    DayInfo& cur = days[static_cast<std::size_t>(rs) * P.D + d];
+    const DayInfo keep = cur;
+    computeDay(rs, d, nullptr, cur);
+    double h = 0, s = 0;
+    const DayInfo* di = &days[static_cast<std::size_t>(rs) * P.D];
+    for (int e = 0; e < P.D; ++e) h += di[e].hard, s += di[e].soft;
+    double wh, ws;
+    weekly(rs, wh, ws, nullptr);
+    h += wh;
+    s += ws;
+    cur = keep;
+    if (em) --*em;
+    for (int k = 0; k < x.dur; ++k) --o[k];
+    dl.hard += h - resHard[rs];
+    dl.whard += resW[rs] * (h - resHard[rs]);
+    dl.soft += s - resSoft[rs];
+  }
+  if (r >= 0) {
+    const int* o = &roomOcc[static_cast<std::size_t>(r) * P.S + slot];
+    for (int k = 0; k < x.dur; ++k) {
+      if (o[k] > 0) dl.hard += 1, dl.whard += roomW;
+    }
+  }
+  double rh = roomCostHard(a, r, slot);
+  dl.hard += rh;
+  dl.whard += roomW * rh;
+  dl.soft += roomCostSoft(a, r) + x.timeSoft[slot];
+  int prev = -1;
+  for (int l : x.links) {
+    if (l == prev) continue;  // a link naming a twice is listed twice
+    prev = l;
+    double h, s;
+    if (P.links[l].repeats) {
+      pos[a] = slot;  // linkCost reads positions only
+      linkCost(l, h, s, nullptr);
+      pos[a] = -1;
+      h -= linkHard[l];
+      s -= linkSoft[l];
+    } else {
+      linkPairs(l, a, slot, h, s);
+    }
+    dl.hard += h;
+    dl.whard += linkW[l] * h;
+    dl.soft += s;
+  }
+  return dl;
 }
 
 void State::unplace(int a) {
@@ -868,9 +1011,23 @@ void State::unplace(int a) {
   room[a] = -1;
   for (int rs : x.res) {
     int* o = &occ[static_cast<std::size_t>(rs) * P.S + slot];
-    for (int k = 0; k < x.dur; ++k) --o[k];
+    int* os = &occSum[static_cast<std::size_t>(rs) * P.S + slot];
+    if (P.res[rs].rules.empty()) {
+      int c = 0;
+      DayInfo& di = days[static_cast<std::size_t>(rs) * P.D + d];
+      for (int k = 0; k < x.dur; ++k) {
+        --o[k];
+        os[k] -= a + 1;
+        c -= o[k] > 0;
+        di.hours -= o[k] == 0;
+      }
+      if (x.endsDay) --endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
+      clashChange(rs, di, c);
+      continue;
+    }
+    for (int k = 0; k < x.dur; ++k) --o[k], os[k] -= a + 1;
     if (x.endsDay) --endMark[static_cast<std::size_t>(rs) * P.S + slot + x.dur - 1];
-    touchResourceDay(rs, d);
+    touch(rs, d);
   }
   if (r >= 0) {
     int* o = &roomOcc[static_cast<std::size_t>(r) * P.S + slot];
@@ -884,11 +1041,60 @@ void State::unplace(int a) {
   hard -= rh;
   whard -= roomW * rh;
   soft -= roomCostSoft(a, r) + x.timeSoft[slot];
-  for (int l : x.links) updateLink(l);
+  addLinkPairs(a, slot, -1.0);
+}
+
+void State::touch(int r, int d) {
+  if (!batching_) {
+    touchResourceDay(r, d);
+    return;
+  }
+  const std::size_t ix = static_cast<std::size_t>(r) * P.D + d;
+  if (dayStamp_[ix] == batchStamp_) return;
+  dayStamp_[ix] = batchStamp_;
+  batchDays_.push_back(static_cast<int>(ix));
+}
+
+void State::beginBatch() {
+  batching_ = true;
+  ++batchStamp_;
+  batchDays_.clear();
+}
+
+void State::endBatch() {
+  batching_ = false;
+  for (int ix : batchDays_) computeDay(ix / P.D, ix % P.D, nullptr, days[static_cast<std::size_t>(ix)]);
+  ++batchStamp_;
+  for (int ix : batchDays_) {
+    const int r = ix / P.D;
+    if (resStamp_[r] == batchStamp_) continue;
+    resStamp_[r] = batchStamp_;
+    updateResource(r);
+  }
+}
+
+// A resource without rules: its day's double booking changed by c periods.
+void State::clashChange(int r, DayInfo& di, int c) {
+  di.clash += c;
+  if (!P.res[r].clash || c == 0) return;
+  di.hard += c;
+  hard += c;
+  whard += resW[r] * c;
+  resHard[r] += c;
 }
 
 void State::touchResourceDay(int r, int d) {
-  computeDay(r, d, nullptr, days[static_cast<std::size_t>(r) * P.D + d]);
+  DayInfo& di = days[static_cast<std::size_t>(r) * P.D + d];
+  if (P.res[r].rules.empty()) {  // only the day's double booking changes
+    const double before = di.hard;
+    computeDay(r, d, nullptr, di);
+    const double dh = di.hard - before;
+    hard += dh;
+    whard += resW[r] * dh;
+    resHard[r] += dh;
+    return;
+  }
+  computeDay(r, d, nullptr, di);
   updateResource(r);
 }
 
@@ -949,8 +1155,8 @@ void State::emitAll(Emitter& e) const {
       computeDay(r, d, &e, tmp);
     }
     if (!P.res[r].rules.empty()) {
-      weekly(r, true, &e);
-      weekly(r, false, &e);
+      double wh, ws;
+      weekly(r, wh, ws, &e);
     }
   }
   for (int l = 0; l < static_cast<int>(P.links.size()); ++l) {

@@ -46,6 +46,7 @@ struct Link {
   bool consecutiveIfSameDay = false;
   double weight = 100;
   bool hard = true;
+  bool repeats = false;        // an activity is named twice (costs then recomputed over all pairs)
   std::string type;
 };
 
@@ -106,6 +107,9 @@ class State {
   const Problem& P;
   std::vector<int> pos, room;        // start slot or -1; room index or -1
   std::vector<int> occ, endMark;     // per resource × slot
+  std::vector<int> occSum;           // per resource × slot: sum of (activity + 1) occupying it
+  // The activity occupying resource r at slot s when occ is 1.
+  int occupant(int r, int s) const { return occSum[static_cast<std::size_t>(r) * P.S + s] - 1; }
   std::vector<int> roomOcc;          // per room × slot
   std::vector<DayInfo> days;         // per resource × day
   std::vector<double> resHard, resSoft, linkHard, linkSoft;
@@ -126,20 +130,38 @@ class State {
   void bumpWeights(double step, double maxW);
 
   void place(int a, int slot, int r);   // a must be unplaced
+  // What place(a, slot, r) would add to hard, whard and soft, leaving the
+  // state unchanged (a must be unplaced). Cheaper than place + unplace.
+  struct Delta { double hard = 0, whard = 0, soft = 0; };
+  Delta placeDelta(int a, int slot, int r);
   void unplace(int a);
   double roomCostHard(int a, int r, int slot) const;
   double roomCostSoft(int a, int r) const;
   double objective() const { return hard * 1000.0 + soft; }
   void recomputeAll();
+  // Between beginBatch and endBatch, place and unplace defer the costs of
+  // resources with rules (totals are stale); endBatch recomputes each
+  // resource-day touched once. For compound moves.
+  void beginBatch();
+  void endBatch();
   void emitAll(Emitter&) const;
 
  private:
   void touchResourceDay(int r, int d);
+  void touch(int r, int d);
+  bool batching_ = false;
+  int batchStamp_ = 0;
+  std::vector<int> batchDays_, dayStamp_, resStamp_;
+  void clashChange(int r, DayInfo& di, int c);
   void updateResource(int r);
   void updateLink(int l);
-  double weekly(int r, bool hardPart, Emitter* e) const;
+  void weekly(int r, double& hard, double& soft, Emitter* e) const;  // the weekly part of r's rules
   void computeDay(int r, int d, Emitter* e, DayInfo& out) const;
   void linkCost(int l, double& h, double& s, Emitter* e) const;
+  // The cost of the pairs of link l between a (at slot pa) and the other placed activities.
+  void linkPairs(int l, int a, int pa, double& h, double& s) const;
+  void pairCost(const Link& L, int a, int pa, int b, int pb, int& amount, bool& hardExtra) const;
+  void addLinkPairs(int a, int pa, double sign);
   friend struct Emitter;
 };
 
