@@ -784,18 +784,9 @@ void State::linkCost(int l, double& h, double& s, Emitter* e) const {
       int amount = 0;
       bool hardExtra = false;
       pairCost(L, a, pa, b, pb, amount, hardExtra);
-      if (amount > 0) {
-        if (L.hard) {
-          h += amount;
-        } else {
-          s += L.weight / 100.0;
-        }
-        if (e) e->link(l, a, b, amount, false);
-      }
-      if (hardExtra) {  // "if on the same day, then adjacent" binds whatever the weight (as in FET)
-        h += 1;
-        if (e) e->link(l, a, b, 1, true);
-      }
+      addPairCost(L, amount, hardExtra, h, s);
+      if (e && amount > 0) e->link(l, a, b, amount, false);
+      if (e && hardExtra) e->link(l, a, b, 1, true);
     }
   }
 }
@@ -824,6 +815,18 @@ void State::pairCost(const Link& L, int a, int pa, int b, int pb, int& amount, b
   }
 }
 
+// "If on the same day, then adjacent" binds whatever the weight (as in FET).
+void State::addPairCost(const Link& L, int amount, bool hardExtra, double& h, double& s) {
+  if (amount > 0) {
+    if (L.hard) {
+      h += amount;
+    } else {
+      s += L.weight / 100.0;
+    }
+  }
+  if (hardExtra) h += 1;
+}
+
 void State::linkPairs(int l, int a, int pa, double& h, double& s) const {
   const Link& L = P.links[l];
   h = s = 0;
@@ -833,14 +836,7 @@ void State::linkPairs(int l, int a, int pa, double& h, double& s) const {
     int amount;
     bool hardExtra;
     pairCost(L, a, pa, b, pb, amount, hardExtra);
-    if (amount > 0) {
-      if (L.hard) {
-        h += amount;
-      } else {
-        s += L.weight / 100.0;
-      }
-    }
-    if (hardExtra) h += 1;
+    addPairCost(L, amount, hardExtra, h, s);
   }
 }
 

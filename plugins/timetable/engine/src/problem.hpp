@@ -161,6 +161,7 @@ class State {
   // The cost of the pairs of link l between a (at slot pa) and the other placed activities.
   void linkPairs(int l, int a, int pa, double& h, double& s) const;
   void pairCost(const Link& L, int a, int pa, int b, int pb, int& amount, bool& hardExtra) const;
+  static void addPairCost(const Link& L, int amount, bool hardExtra, double& h, double& s);
   void addLinkPairs(int a, int pa, double sign);
   friend struct Emitter;
 };
