@@ -117,8 +117,17 @@ std::string icalLine(const std::string& line) {
 
 std::string compactDate(const std::string& date) { return date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2); }
 
-// "YYYY-MM-DD" and "HH:MM" in the school's time as an iCalendar UTC time
-// ("YYYYMMDDTHHMMSSZ"), so calendars show lessons right wherever they are.
+// A Unix time as an iCalendar UTC time ("YYYYMMDDTHHMMSSZ").
+std::string icalTime(std::time_t utc) {
+    std::tm t{};
+    gmtime_r(&utc, &t);
+    char buf[17];
+    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &t);
+    return buf;
+}
+
+// "YYYY-MM-DD" and "HH:MM" in the school's time as an iCalendar UTC time, so
+// calendars show lessons right wherever they are.
 std::string icalUtc(TenantServices& services, const std::string& date, const std::string& hhmm) {
     std::tm t{};
     t.tm_year = std::stoi(date.substr(0, 4)) - 1900;
@@ -129,22 +138,7 @@ std::string icalUtc(TenantServices& services, const std::string& date, const std
     const std::int64_t local = timegm(&t);
     // The offset at the local time read as UTC, then at the time it gives:
     // right on both sides of a daylight-saving change.
-    const std::int64_t utc = local - services.utcOffset(local - services.utcOffset(local));
-    const std::time_t u = static_cast<std::time_t>(utc);
-    std::tm out{};
-    gmtime_r(&u, &out);
-    char buf[20];
-    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &out);
-    return buf;
-}
-
-std::string nowStamp() {
-    const std::time_t now = std::time(nullptr);
-    std::tm t{};
-    gmtime_r(&now, &t);
-    char buf[17];
-    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &t);
-    return buf;
+    return icalTime(static_cast<std::time_t>(local - services.utcOffset(local - services.utcOffset(local))));
 }
 
 Result<std::string> calendar(TenantServices& services, const std::string& termId, const std::string& kind, const std::string& ref,
@@ -170,7 +164,7 @@ Result<std::string> calendar(TenantServices& services, const std::string& termId
         for (const auto& row : *dated) {
             overridden.insert(row.text("on_date"));
         }
-        const std::string stamp = nowStamp();
+        const std::string stamp = icalTime(std::time(nullptr));
         const std::string end = b->term["ends_on"];
         int guard = 0;
         for (std::string date = b->term["starts_on"]; date <= end && guard < 800; date = addDays(date, 1), ++guard) {

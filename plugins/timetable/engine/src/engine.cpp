@@ -336,7 +336,7 @@ class Search {
   // and stayers. Windows: [from, from+L) and [t, t+L), L = a's duration.
   // False if a lesson straddles a window edge, is locked or not allowed at
   // its new start, or the chain grows beyond kMaxChain lessons.
-  int kMaxChain = 12;
+  static constexpr int kMaxChain = 12;
   std::vector<char> kSide;
   // Adds b to the chain if it overlaps [to, e) (a mover's new place, in the
   // window starting at w0); false if the chain cannot be built.
@@ -413,18 +413,18 @@ class Search {
     return out;
   }
 
-  // Best move of activity a (to another slot, or swapping with an activity
-  // there); returns false if none allowed.
-  int bumpPerMille = 1000;
-  int noisePct = 3;
-  // Tuning (measured on the shared instances): the hard penalty while
-  // polishing, lessons sampled per move, breakout probability, noise.
-  double polishHardScale = 3.0;
-  int kSample = 4;
+  // Tuning (measured on the shared instances): breakout probability, noise,
+  // the hard penalty while polishing, lessons sampled per move.
+  static constexpr int bumpPerMille = 1000;
+  static constexpr int noisePct = 3;
+  static constexpr double polishHardScale = 3.0;
+  static constexpr int kSample = 4;
   struct Saved { int a, pos, room; };
   std::vector<std::pair<int, int>> wmoves;
   std::vector<Saved> saved, bestMoves, kMoves;
 
+  // Best move of activity a (to another slot, a compound move, or an
+  // exchange with an adjacent lesson); returns false if none allowed.
   bool bestMove(int a, bool hardPhase, int& outS, int& outR, int& outB, int& outBR, double& outObj) {
     bestMoves.clear();
     const auto& x = P.acts[a];
@@ -534,7 +534,7 @@ class Search {
 
   void applyMove(int a, int s, int r, int b, int br) {
     int from = st.pos[a];
-    if (r == -2) {  // window swap recorded in bestMoves
+    if (r == -2) {  // compound move recorded in bestMoves
       for (auto& m : bestMoves) stab -= stabCost(m.a, st.pos[m.a]);
       st.beginBatch();
       for (auto& m : bestMoves) st.unplace(m.a);
@@ -547,12 +547,18 @@ class Search {
       move(a, s, r);
       return;
     }
-    stab -= stabCost(a, from) + stabCost(b, st.pos[b]);
+    placeBoth(a, s, r, b, from, br);
+  }
+
+  // a to (sa, ra) and b to (sb, rb) at once (both placed on entry); with
+  // chooseRooms, the rooms are chosen once both have left theirs.
+  void placeBoth(int a, int sa, int ra, int b, int sb, int rb, bool chooseRooms = false) {
+    stab -= stabCost(a, st.pos[a]) + stabCost(b, st.pos[b]);
     st.unplace(b);
     st.unplace(a);
-    st.place(a, s, r);
-    st.place(b, from, br);
-    stab += stabCost(a, s) + stabCost(b, from);
+    st.place(a, sa, chooseRooms ? chooseRoom(a, sa) : ra);
+    st.place(b, sb, chooseRooms ? chooseRoom(b, sb) : rb);
+    stab += stabCost(a, sa) + stabCost(b, sb);
   }
 
   // Incremental re-solve, once valid: lessons moved away go back to their
@@ -576,22 +582,12 @@ class Search {
         for (int b = 0; b < N; ++b) {  // a swap with the moved lesson now at a's home
           int pb = st.pos[b], rb = st.room[b];
           if (b == a || pb != home || locked[b] || startPos[b] == pb || !P.acts[b].allowed[from]) continue;
-          stab -= stabCost(a, from) + stabCost(b, pb);
-          st.unplace(a);
-          st.unplace(b);
-          st.place(a, home, chooseRoom(a, home));
-          st.place(b, from, chooseRoom(b, from));
-          stab += stabCost(a, home) + stabCost(b, from);
+          placeBoth(a, home, -1, b, from, -1, true);
           if (st.hard == 0 && cost() < before - 1e-9) {
             again = true;
             break;
           }
-          stab -= stabCost(a, home) + stabCost(b, from);
-          st.unplace(a);
-          st.unplace(b);
-          st.place(a, from, fromR);
-          st.place(b, pb, rb);
-          stab += stabCost(a, from) + stabCost(b, pb);
+          placeBoth(a, from, fromR, b, pb, rb);
         }
       }
     }
