@@ -692,15 +692,15 @@ TEST_CASE("Published views follow the school's visibility; CSV, PDF and iCalenda
     }
 
     // iCalendar: a subscription URL without a token, parsed by ical.js, then
-    // revoked. Times are UTC: the school is in Douala (UTC+1, no daylight saving).
-    REQUIRE(s.app().tenants().update(a.slug, {{"timezone", "Africa/Douala"}}));
-    std::set<std::string> utcStarts;
+    // revoked. Times are UTC from the school's timezone: Paris, whose summer
+    // time ends on 2026-10-25, inside the term (UTC+2 before, UTC+1 after).
+    REQUIRE(s.app().tenants().update(a.slug, {{"timezone", "Europe/Paris"}}));
+    std::map<std::string, int> localMinutes;  // "activity-lesson" → start, minutes after midnight
     const json mineLessons = mine.json()["lessons"];
     for (const auto& l : mineLessons) {
-        const std::string local = l["start"];
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "%02d:%s", std::stoi(local.substr(0, 2)) - 1, local.substr(3, 2).c_str());
-        utcStarts.insert(buf);
+        const std::string start = l["start"];
+        localMinutes[l["activity_id"].get<std::string>() + "-" + std::to_string(l["lesson"].get<int>())] =
+            std::stoi(start.substr(0, 2)) * 60 + std::stoi(start.substr(3, 2));
     }
     auto refused = s.as(a.student, a.slug, "POST", kTt + "/feeds", {{"term_id", m.term}, {"kind", "teacher"}, {"ref_id", m.kone}});
     CHECK(refused.status == 404);
@@ -718,15 +718,24 @@ TEST_CASE("Published views follow the school's visibility; CSV, PDF and iCalenda
     CHECK(cal["version"] == "2.0");
     CHECK(cal["events"].size() == 4 * 8);  // 4 lessons a week, 8 weeks
     std::set<std::string> uids;
-    std::set<std::string> icalStarts;
+    int summer = 0, winter = 0;
     for (const auto& e : cal["events"]) {
         CHECK(e["summary"] == "Maths");
         uids.insert(e["uid"]);
-        const std::string start = e["start"];  // 2026-09-07T07:00:00Z
+        const std::string full = e["uid"];  // ACTIVITY-LESSON-YYYYMMDD@slug.ardoise
+        const std::string uid = full.substr(0, full.find('@'));
+        const std::string start = e["start"];  // 2026-09-07T06:00:00Z
         CHECK(start.back() == 'Z');
-        icalStarts.insert(start.substr(11, 5));
+        const std::string date = uid.substr(uid.rfind('-') + 1, 8);
+        const int offset = date < "20261025" ? 120 : 60;
+        (offset == 120 ? summer : winter)++;
+        INFO(uid << " " << start);
+        REQUIRE(localMinutes.count(uid.substr(0, uid.rfind('-'))) == 1);
+        CHECK(std::stoi(start.substr(11, 2)) * 60 + std::stoi(start.substr(14, 2)) ==
+              localMinutes[uid.substr(0, uid.rfind('-'))] - offset);
     }
-    CHECK(icalStarts == utcStarts);
+    CHECK(summer > 0);
+    CHECK(winter > 0);
     CHECK(uids.size() == 32);
     CHECK(s.as(a.teacher, a.slug, "GET", kTt + "/feeds").json()["items"].size() == 1);
     CHECK(s.as(a.admin, a.slug, "GET", kTt + "/feeds").json()["items"].empty());
