@@ -42,10 +42,10 @@ public:
         return Clock::now().time_since_epoch().count();
     }
     static std::int64_t ticks(std::chrono::nanoseconds d) {
-        return static_cast<std::int64_t>(static_cast<double>(d.count()) / get().nsPerTick_);
+        return static_cast<std::int64_t>(static_cast<double>(d.count()) * get().ticksPerNs_);
     }
     static std::chrono::microseconds micros(std::int64_t ticks) {
-        return std::chrono::microseconds(static_cast<std::int64_t>(static_cast<double>(ticks) * get().nsPerTick_ / 1000));
+        return std::chrono::microseconds(static_cast<std::int64_t>(static_cast<double>(ticks) * get().usPerTick_));
     }
 
 private:
@@ -55,6 +55,7 @@ private:
     }
     RunClock() {
         static_assert(std::is_same_v<Clock::period, std::nano>);
+        double nsPerTick = 1;
 #if defined(__x86_64__)
         std::ifstream source("/sys/devices/system/clocksource/clocksource0/current_clocksource");
         std::string name;
@@ -66,13 +67,17 @@ private:
             const auto t1 = Clock::now();
             if (c1 > c0) {
                 tsc_ = true;
-                nsPerTick_ = static_cast<double>((t1 - t0).count()) / static_cast<double>(c1 - c0);
+                nsPerTick = static_cast<double>((t1 - t0).count()) / static_cast<double>(c1 - c0);
             }
         }
 #endif
+        ticksPerNs_ = 1 / nsPerTick;
+        usPerTick_ = nsPerTick / 1000;
     }
     bool tsc_ = false;
-    double nsPerTick_ = 1;
+    // Conversions on every run multiply: a division takes several times longer.
+    double ticksPerNs_ = 1;
+    double usPerTick_ = 0.001;
 };
 
 }  // namespace
@@ -104,6 +109,15 @@ namespace {
 
 Sandbox::State* stateOf(lua_State* L) { return *static_cast<Sandbox::State**>(lua_getextraspace(L)); }
 
+[[gnu::cold]] void refuseMemory(Sandbox::State* s) {
+    if (s->running && !s->killed) {
+        s->killed = true;
+        s->killType = "memory-limit";
+        s->killMessage = "the script used more than " + std::to_string(s->cap / 1024) + " KB of memory";
+    }
+}
+
+// Called for every allocation of every run: kept to the arithmetic.
 void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
     auto* s = static_cast<Sandbox::State*>(ud);
     const std::size_t old = ptr != nullptr ? osize : 0;
@@ -112,18 +126,15 @@ void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
         s->used -= old;
         return nullptr;
     }
-    if (s->used - old + nsize > s->cap) {
-        if (s->running && !s->killed) {
-            s->killed = true;
-            s->killType = "memory-limit";
-            s->killMessage = "the script used more than " + std::to_string(s->cap / 1024) + " KB of memory";
-        }
+    const std::size_t used = s->used - old + nsize;
+    if (__builtin_expect(used > s->cap, 0)) {
+        refuseMemory(s);
         return nullptr;
     }
     void* p = std::realloc(ptr, nsize);
     if (p != nullptr) {
-        s->used = s->used - old + nsize;
-        s->peak = std::max(s->peak, s->used);
+        s->used = used;
+        s->peak = used > s->peak ? used : s->peak;
     }
     return p;
 }

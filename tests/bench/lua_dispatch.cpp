@@ -56,10 +56,10 @@ const char* kHandler = "on('bench.tick', function(e) end)";
 
 struct Options {
     bool smoke = false;
-    long calls = 50000;
+    long calls = 10000;  // per round and side
     long events = 20000;
     int tenants = 1000;
-    int rounds = 21;
+    int rounds = 101;
 };
 
 long rssKb() {
@@ -206,10 +206,10 @@ int main(int argc, char** argv) {
             };
             if (a == "--smoke") {
                 o.smoke = true;
-                o.calls = 10000;
+                o.calls = 5000;
                 o.events = 2000;
                 o.tenants = 100;
-                o.rounds = 5;
+                o.rounds = 21;
             } else if (a == "--calls") {
                 o.calls = next();
             } else if (a == "--events") {
@@ -231,16 +231,22 @@ int main(int argc, char** argv) {
         std::unique_ptr<Sandbox> box;
         Sandbox& sandbox = loadedSandbox(box);
         const Trigger trigger = sandbox.triggers()[0];
-        rawNsPerCall(raw, rawRef, o.calls / 10);  // warm-up
-        sandboxNsPerCall(sandbox, trigger, o.calls / 10);
-        // Many short rounds, each pair side by side in time: the median of
-        // the pairs' ratios shrugs off the load of a shared machine.
+        rawNsPerCall(raw, rawRef, o.calls);  // warm-up
+        sandboxNsPerCall(sandbox, trigger, o.calls);
+        // Many short rounds, each pair side by side in time and taking turns
+        // at going first: the median of the pairs' ratios shrugs off the
+        // load of a shared machine.
         std::vector<double> rawNs;
         std::vector<double> boxNs;
         std::vector<double> ratios;
         for (int r = 0; r < o.rounds; ++r) {
-            rawNs.push_back(rawNsPerCall(raw, rawRef, o.calls));
-            boxNs.push_back(sandboxNsPerCall(sandbox, trigger, o.calls));
+            if (r % 2 == 0) {
+                rawNs.push_back(rawNsPerCall(raw, rawRef, o.calls));
+                boxNs.push_back(sandboxNsPerCall(sandbox, trigger, o.calls));
+            } else {
+                boxNs.push_back(sandboxNsPerCall(sandbox, trigger, o.calls));
+                rawNs.push_back(rawNsPerCall(raw, rawRef, o.calls));
+            }
             ratios.push_back(boxNs.back() / rawNs.back());
         }
         lua_close(raw);
