@@ -19,6 +19,7 @@ namespace {
 
 const json kIdSchema = {{"type", "string"}, {"minLength", 1}, {"maxLength", 40}};
 const json kDateSchema = {{"type", "string"}, {"pattern", "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}};
+constexpr double kDefaultPolishSeconds = 5;  // soft-cost polish after the first valid timetable
 
 json runJson(const SqlRow& row) {
     return {{"id", row.text("id")},
@@ -591,6 +592,9 @@ Result<json> runGeneration(const Job& job, TenantServices& services, JobControl&
     so.seed = options.value("seed", std::uint64_t{1});
     so.timeLimitSeconds = options.value("time_limit_seconds", 30.0);
     so.threads = options.value("threads", 1);
+    // Once valid, a fresh timetable is improved on its soft rules for a while;
+    // an incremental one is not, so that as few lessons as possible move.
+    so.polishSeconds = options.value("polish_seconds", options.contains("incremental_from") ? 0.0 : kDefaultPolishSeconds);
     if (options.contains("incremental_from")) {
         auto start = loadPlacements(db, *built, options["incremental_from"]);
         if (!start) {
@@ -706,6 +710,7 @@ std::vector<Route> scheduleRoutes() {
                             {"properties", {{"seed", {{"type", "integer"}, {"minimum", 0}, {"maximum", 4294967295LL}}},
                                             {"time_limit_seconds", {{"type", "number"}, {"minimum", 0.1}, {"maximum", 3600}}},
                                             {"threads", {{"type", "integer"}, {"minimum", 1}, {"maximum", 8}}},
+                                            {"polish_seconds", {{"type", "number"}, {"minimum", 0}, {"maximum", 3600}}},
                                             {"incremental_from", kIdSchema}}}};
     out.push_back(makeRoute("POST", "/terms/{term}/runs", "timetable.manage",
                             "Start generating a timetable for a term in the background; answers at once with the prechecks",

@@ -238,6 +238,26 @@ class Search {
     stab += stabCost(a, s);
   }
 
+  // Every lesson of `moves` to its new slot at once; rooms are chosen once all have left theirs.
+  void moveAll(const std::vector<std::pair<int, int>>& moves) {
+    st.beginBatch();
+    for (const auto& [m, to] : moves) {
+      stab -= stabCost(m, st.pos[m]);
+      st.unplace(m);
+    }
+    for (const auto& [m, to] : moves) {
+      st.place(m, to, chooseRoom(m, to));
+      stab += stabCost(m, to);
+    }
+    st.endBatch();
+  }
+
+  void restoreBest() {
+    for (int a = 0; a < static_cast<int>(P.acts.size()); ++a) {
+      if ((st.pos[a] != best.pos[a] || st.room[a] != best.room[a]) && best.pos[a] >= 0) move(a, best.pos[a], best.room[a]);
+    }
+  }
+
   void snapshot() {
     best.pos = st.pos;
     best.room = st.room;
@@ -419,6 +439,8 @@ class Search {
   static constexpr int noisePct = 3;
   static constexpr double polishHardScale = 3.0;
   static constexpr int kSample = 4;
+  static constexpr long polishIdle = 100;  // polish iterations without a new best before a kick
+  static constexpr int polishKicks = 2;
   struct Saved { int a, pos, room; };
   std::vector<std::pair<int, int>> wmoves;
   std::vector<Saved> saved, bestMoves, kMoves;
@@ -732,13 +754,27 @@ class Search {
           }
           if (polishSeconds <= 0) break;
         }
-      } else if (iter - lastImprove > 20000 && st.hard > 0) {
-        // Stagnation: restart from the best state with a few random kicks.
-        for (int a2 = 0; a2 < static_cast<int>(P.acts.size()); ++a2) {
-          if (st.pos[a2] != best.pos[a2] || st.room[a2] != best.room[a2]) {
-            if (best.pos[a2] >= 0) move(a2, best.pos[a2], best.room[a2]);
+      } else if (best.firstValid >= 0 && iter - lastImprove > polishIdle) {
+        // Polish stagnation: back to the best timetable, then kick a few
+        // lessons with soft conflicts to another day (iterated local search).
+        restoreBest();
+        auto c = softConflicted();
+        for (int k = 0; k < polishKicks && !c.empty(); ++k) {
+          const int b = c[rnd(static_cast<int>(c.size()))];
+          std::vector<int> cand;
+          for (int q = 0; q < P.S; ++q) if (P.acts[b].allowed[q] && q / P.H != st.pos[b] / P.H) cand.push_back(q);
+          if (cand.empty()) continue;
+          const int s = cand[rnd(static_cast<int>(cand.size()))];
+          if (kempeChain(b, s, wmoves)) {
+            moveAll(wmoves);
+          } else {
+            move(b, s, chooseRoom(b, s));
           }
         }
+        lastImprove = iter;
+      } else if (iter - lastImprove > 20000 && st.hard > 0) {
+        // Stagnation: restart from the best state with a few random kicks.
+        restoreBest();
         auto c = conflicted();
         for (int k = 0; k < 5 && !c.empty(); ++k) {
           int b = c[rnd(static_cast<int>(c.size()))];
