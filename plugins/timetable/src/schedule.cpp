@@ -978,7 +978,6 @@ std::vector<Route> scheduleRoutes() {
                 auto found = index.check(*byId[id]);
                 conflicts.insert(conflicts.end(), found.begin(), found.end());
             }
-            const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
             // Other hard constraints broken by the moved lessons (the engine's evaluation).
             const tt::Evaluation ev = tt::evaluate(b->instance, *placements);
             for (const auto& v : ev.hard) {
@@ -993,6 +992,7 @@ std::vector<Route> scheduleRoutes() {
                     conflicts.push_back({v.type, v.resource, v.activities, v.en, v.fr});
                 }
             }
+            const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
             auto list = conflictsJson(*b, conflicts, r.locale);
             if (!list) {
                 return list.status();
