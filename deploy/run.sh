@@ -7,7 +7,7 @@ export CCACHE_BASEDIR="$(pwd)" CCACHE_NOHASHDIR=1
 
 deploy/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DARDOISE_TESTS=OFF -DARDOISE_BENCH=OFF >/dev/null
-cmake --build build/release -j "$(nproc)" --target ardoise
+cmake --build build/release -j "$(nproc)"  # the server and every first-party plugin
 
 export ARDOISE_LISTEN="${ARDOISE_LISTEN:-127.0.0.1:8080}"
 bin=build/release/bin/ardoise
