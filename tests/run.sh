@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds Ardoise and runs the whole test suite: unit and integration tests on
 # SQLite and on a throwaway PostgreSQL cluster, cross-checks with npm
-# packages, the kernel tests again under ASan+UBSan, a bounded fuzzing run and
-# a smoke run of each benchmark.
+# packages, the kernel tests again under ASan+UBSan, a bounded fuzzing run, a
+# smoke run of each benchmark, and the README's run command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -66,4 +66,22 @@ for b in build/test/tests/bench/*; do
   [[ -x "$b" && -f "$b" ]] || continue
   "$b" --smoke | tail -n 1
 done
+echo "== the README's run command (deploy/run.sh), until the demo school's admin signs in"
+run_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+run_dir=$(mktemp -d)
+ARDOISE_LISTEN="127.0.0.1:$run_port" ARDOISE_DATA_DIR="$run_dir" ARDOISE_DATABASE_URL="sqlite:$run_dir/ardoise.db" \
+  deploy/run.sh >build/test/run.log 2>&1 &
+run_pid=$!
+trap 'kill "$prism_pid" "$fake_pid" "$run_pid" 2>/dev/null || true; pg_stop' EXIT
+for _ in $(seq 900); do
+  grep -q "listening on" build/test/run.log && break
+  kill -0 "$run_pid" 2>/dev/null || { tail -n 20 build/test/run.log; exit 1; }
+  sleep 1
+done
+curl -sf -X POST "http://127.0.0.1:$run_port/api/v1/auth/login" -H 'X-Tenant: demo' -H 'Content-Type: application/json' \
+  -d '{"email":"admin@demo.ardoise.test","password":"demo-admin-2026"}' | grep -q '"access_token"' ||
+  { echo "the demo school's admin could not sign in"; tail -n 20 build/test/run.log; exit 1; }
+kill "$run_pid"
+wait "$run_pid" 2>/dev/null || true
+rm -rf "$run_dir"
 echo "all tests passed"
