@@ -143,6 +143,25 @@ TEST_CASE("The solver solves the small Sudan and Vietnam instances", "[timetable
   }
 }
 
+TEST_CASE("The soft polish lowers the soft cost and keeps the timetable valid", "[timetable]") {
+  std::string p = instancePath("Vietnam");
+  if (p.empty()) { WARN("no instance"); return; }
+  auto in = readFet(slurp(p)).instance;
+  SolveOptions o;
+  o.seed = 1;
+  o.timeLimitSeconds = 30;
+  const auto plain = solve(in, o);
+  o.polishSeconds = 1;
+  const auto polished = solve(in, o);
+  REQUIRE(plain.status == SolveResult::Status::solved);
+  REQUIRE(polished.status == SolveResult::Status::solved);
+  const auto ev = evaluate(in, polished.timetable);
+  CHECK(ev.hard.empty());
+  CHECK(polished.softCost == Approx(ev.softCost).margin(1e-6));
+  INFO("soft cost at the first valid timetable " << plain.softCost << ", after 1 s of polish " << polished.softCost);
+  CHECK(polished.softCost < plain.softCost);
+}
+
 TEST_CASE("The solver is deterministic for a seed", "[timetable]") {
   std::string p = instancePath("Sudan");
   if (p.empty()) { WARN("no instance"); return; }
