@@ -618,6 +618,15 @@ Problem compile(const Instance& in) {
     }
     x.noneAllowed = !x.hardRoom;
   }
+  for (auto& x : P.acts) {
+    std::vector<char> cand(P.R, 0);
+    for (int r : x.roomCands) cand[r] = 1;
+    x.roomFixed.assign(P.R, 0);
+    for (int r = 0; r < P.R; ++r) {
+      x.roomFixed[r] = static_cast<std::uint8_t>((x.needsRoom && x.hardRoom && !cand[r] ? 1 : 0) +
+                                                 (P.roomCapacity[r] > 0 && x.students > P.roomCapacity[r] ? 1 : 0));
+    }
+  }
   return P;
 }
 
@@ -877,10 +886,7 @@ void State::updateLink(int l) {
 double State::roomCostHard(int a, int r, int slot) const {
   const Act& x = P.acts[a];
   if (r < 0) return x.needsRoom && !x.noneAllowed ? 1.0 : 0.0;
-  double c = 0;
-  if (x.needsRoom && x.hardRoom && std::find(x.roomCands.begin(), x.roomCands.end(), r) == x.roomCands.end()) c += 1;
-  if (!x.needsRoom) c += 0;  // a room chosen by hand is fine
-  if (P.roomCapacity[r] > 0 && x.students > P.roomCapacity[r]) c += 1;
+  double c = x.roomFixed[r];  // outside the allowed rooms, too small
   for (int k = 0; k < x.dur; ++k) c += P.roomNA[static_cast<std::size_t>(r) * P.S + slot + k];
   return c;
 }

@@ -71,6 +71,7 @@ struct Act {
   std::vector<int> roomCands;     // allowed rooms (hard rules, capacity); empty + needsRoom: none allowed
   bool noneAllowed = true;        // may stay without a room
   std::vector<double> roomSoft;   // per room index: soft cost; last entry: the cost of no room
+  std::vector<std::uint8_t> roomFixed;  // per room index: the hard room cost that does not depend on the time
   std::vector<int> links;
   bool endsDay = false;
   std::string label;
