@@ -252,6 +252,15 @@ class Search {
     st.endBatch();
   }
 
+  // A random allowed start of lesson a among those `keep` accepts; -1 if none.
+  template <typename Keep>
+  int randomSlot(int a, Keep keep) {
+    slotPool.clear();
+    for (int q = 0; q < P.S; ++q) if (P.acts[a].allowed[q] && keep(q)) slotPool.push_back(q);
+    return slotPool.empty() ? -1 : slotPool[rnd(static_cast<int>(slotPool.size()))];
+  }
+  std::vector<int> slotPool;
+
   void restoreBest() {
     for (int a = 0; a < static_cast<int>(P.acts.size()); ++a) {
       if ((st.pos[a] != best.pos[a] || st.room[a] != best.room[a]) && best.pos[a] >= 0) move(a, best.pos[a], best.room[a]);
@@ -685,11 +694,8 @@ class Search {
         int s, r, b = -1, br = -1;
         double obj;
         if (rnd(100) < noisePct) {  // noise: a random allowed slot
-          const auto& x = P.acts[a];
-          std::vector<int> cand;
-          for (int q = 0; q < P.S; ++q) if (x.allowed[q] && q != st.pos[a]) cand.push_back(q);
-          if (cand.empty()) continue;
-          s = cand[rnd(static_cast<int>(cand.size()))];
+          s = randomSlot(a, [&](int q) { return q != st.pos[a]; });
+          if (s < 0) continue;
           r = chooseRoom(a, s);
         } else {
           // The best move among a few conflicted lessons.
@@ -761,10 +767,8 @@ class Search {
         auto c = softConflicted();
         for (int k = 0; k < polishKicks && !c.empty(); ++k) {
           const int b = c[rnd(static_cast<int>(c.size()))];
-          std::vector<int> cand;
-          for (int q = 0; q < P.S; ++q) if (P.acts[b].allowed[q] && q / P.H != st.pos[b] / P.H) cand.push_back(q);
-          if (cand.empty()) continue;
-          const int s = cand[rnd(static_cast<int>(cand.size()))];
+          const int s = randomSlot(b, [&](int q) { return q / P.H != st.pos[b] / P.H; });
+          if (s < 0) continue;
           if (kempeChain(b, s, wmoves)) {
             moveAll(wmoves);
           } else {
@@ -777,12 +781,9 @@ class Search {
         restoreBest();
         auto c = conflicted();
         for (int k = 0; k < 5 && !c.empty(); ++k) {
-          int b = c[rnd(static_cast<int>(c.size()))];
-          const auto& x = P.acts[b];
-          std::vector<int> cand;
-          for (int q = 0; q < P.S; ++q) if (x.allowed[q]) cand.push_back(q);
-          int s = cand[rnd(static_cast<int>(cand.size()))];
-          move(b, s, chooseRoom(b, s));
+          const int b = c[rnd(static_cast<int>(c.size()))];
+          const int s = randomSlot(b, [](int) { return true; });
+          if (s >= 0) move(b, s, chooseRoom(b, s));
         }
         lastImprove = iter;
       }
