@@ -246,8 +246,11 @@ TEST_CASE("Generation runs as a background job with readable progress, and its t
     auto a = school(s, "ecole-a");
     auto m = populate(s, a);
     CHECK(s.as(a.admin, a.slug, "POST", kTt + "/terms/" + m.term + "/runs", {{"threads", 99}}).status == 422);
+    auto badPolish = s.as(a.admin, a.slug, "POST", kTt + "/terms/" + m.term + "/runs", {{"polish_seconds", -1}});
+    CHECK(badPolish.status == 422);
+    CHECK(badPolish.body.find("/polish_seconds") != std::string::npos);
 
-    auto run = generate(s, a, m.term, {{"seed", 7}, {"time_limit_seconds", 20}});
+    auto run = generate(s, a, m.term, {{"seed", 7}, {"time_limit_seconds", 20}, {"polish_seconds", 0.5}});
     INFO(run.dump());
     CHECK(run["prechecks"].empty());
     REQUIRE(run["status"] == "solved");
