@@ -704,6 +704,10 @@ Sandbox::Sandbox(std::size_t memoryCap, std::map<std::string, HostFunction> glob
     }
     s.L = L;
     *static_cast<State**>(lua_getextraspace(L)) = &s;
+    // Handlers make short-lived garbage (the event, converted on every call)
+    // next to a long-lived state (scripts, read-only proxies): a generational
+    // collector leaves the old part alone on most cycles.
+    lua_gc(L, LUA_GCGEN, 0, 0);
 
     luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
     const int g = lua_gettop(L);

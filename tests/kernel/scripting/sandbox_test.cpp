@@ -146,6 +146,19 @@ TEST_CASE("Memory bombs stop at the cap, even with the collector stopped or erro
     }
 }
 
+TEST_CASE("Garbage is collected in time: churning many times the cap is not a memory bomb", "[lua]") {
+    Sandbox box = makeBox();
+    // ~40 MB of short-lived tables and strings under a 4 MB cap, also right
+    // after a full collection (which resets the collector's pacing).
+    const std::string churn = "for i = 1, 200000 do local t = {i, tostring(i), {x = i}} end";
+    for (const std::string& source : {churn, "collectgarbage('collect') " + churn, "collectgarbage('step') " + churn}) {
+        INFO(source);
+        auto r = runScript(box, source);
+        CHECK(r.ok());
+        CHECK(r.memoryPeak < tight().memoryBytes);
+    }
+}
+
 TEST_CASE("Finalizers, catastrophic patterns and errors in handlers are contained", "[lua][attack]") {
     Sandbox box = makeBox();
     auto gc = runScript(box, "setmetatable({}, {__gc = function() while true do end end})");
