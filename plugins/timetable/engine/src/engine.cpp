@@ -370,11 +370,10 @@ class Search {
   // Adds b to the chain if it overlaps [to, e) (a mover's new place, in the
   // window starting at w0); false if the chain cannot be built.
   bool chainAdd(int b, int to, int e, int w0, int other, int L, char side, std::vector<std::pair<int, int>>& moves) {
-    const int H = P.H;
     int pb = st.pos[b];
-    if (pb < 0 || mark[b] == stamp || pb / H != w0 / H) return true;
+    if (pb < 0 || mark[b] == stamp) return true;
     int eb = pb + P.acts[b].dur;
-    if (eb <= to || pb >= e) return true;  // no overlap with the mover's new place
+    if (eb <= to || pb >= e) return true;  // no overlap with the mover's new place (lessons never cross days)
     if (pb < w0 || eb > w0 + L) return false;  // straddles the window
     int nb = pb - w0 + other;
     if (locked[b] || !P.acts[b].allowed[nb]) return false;
@@ -397,21 +396,23 @@ class Search {
     for (std::size_t i = 0; i < moves.size(); ++i) {
       const int m = moves[i].first, to = moves[i].second;
       const int w0 = kSide[i] ? t : from, other = kSide[i] ? from : t;
-      const int e = to + P.acts[m].dur;
-      for (int r : P.acts[m].res) {
-        if (!P.res[r].clash) continue;
+      const auto& x = P.acts[m];
+      const int e = to + x.dur;
+      for (int ri = 0; ri < x.clashRes; ++ri) {
+        const int r = x.res[ri];
         const int* o = &st.occ[static_cast<std::size_t>(r) * P.S];
         int many = 0;
         for (int k = to; k < e; ++k) {
           if (o[k] == 1) {
-            if (!chainAdd(st.occupant(r, k), to, e, w0, other, L, kSide[i], moves)) return false;
+            const int b = st.occupant(r, k);
+            if (mark[b] != stamp && !chainAdd(b, to, e, w0, other, L, kSide[i], moves)) return false;
           } else {
             many += o[k] > 1;
           }
         }
         if (many == 0) continue;
         for (int b : P.res[r].acts) {
-          if (!chainAdd(b, to, e, w0, other, L, kSide[i], moves)) return false;
+          if (mark[b] != stamp && !chainAdd(b, to, e, w0, other, L, kSide[i], moves)) return false;
         }
       }
     }
@@ -516,13 +517,11 @@ class Search {
     st.place(a, from, fromR);
     // Kempe chains to the targets where a's teachers or student sets are busy.
     {
-      const auto& rs = x.res;
       for (int s = 0; s < P.S; ++s) {
         if (!x.allowed[s] || s == from) continue;
         bool busy = false;
-        for (int r : rs) {
-          if (!P.res[r].clash) continue;
-          const int* o = &st.occ[static_cast<std::size_t>(r) * P.S + s];
+        for (int ri = 0; ri < x.clashRes; ++ri) {
+          const int* o = &st.occ[static_cast<std::size_t>(x.res[ri]) * P.S + s];
           for (int k = 0; k < x.dur && !busy; ++k) busy = o[k] > 0;
           if (busy) break;
         }

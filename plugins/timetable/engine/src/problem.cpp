@@ -202,6 +202,7 @@ Problem compile(const Instance& in) {
     x.subgroups.assign(subs.begin(), subs.end());
     x.res = x.teachers;
     x.res.insert(x.res.end(), x.subgroups.begin(), x.subgroups.end());
+    x.clashRes = static_cast<int>(x.res.size());
     x.allowed.assign(S, 0);
     for (int s = 0; s < S; ++s) x.allowed[s] = (s % H) + x.dur <= H;
     x.timeSoft.assign(S, 0.0);
@@ -800,13 +801,13 @@ void State::linkCost(int l, double& h, double& s, Emitter* e) const {
   }
 }
 
-void State::pairCost(const Link& L, int a, int pa, int b, int pb, int& amount, bool& hardExtra) const {
-  const int H = P.H;
+[[gnu::always_inline]] inline void State::pairCost(const Link& L, int a, int pa, int b, int pb, int& amount, bool& hardExtra) const {
+  const int da = pa / P.H, db = pb / P.H;
   amount = 0;
   hardExtra = false;
   switch (L.kind) {
     case Link::kMinDays: {
-      int dist = std::abs(pa / H - pb / H);
+      int dist = std::abs(da - db);
       if (dist < L.minDays) {
         amount = L.minDays - dist;
         if (L.consecutiveIfSameDay && dist == 0) {
@@ -817,9 +818,9 @@ void State::pairCost(const Link& L, int a, int pa, int b, int pb, int& amount, b
       break;
     }
     case Link::kSameStart: amount = pa != pb; break;
-    case Link::kSameDay: amount = pa / H != pb / H; break;
+    case Link::kSameDay: amount = da != db; break;
     case Link::kNotOverlapping:
-      amount = pa / H == pb / H && pa < pb + P.acts[b].dur && pb < pa + P.acts[a].dur;
+      amount = da == db && pa < pb + P.acts[b].dur && pb < pa + P.acts[a].dur;
       break;
   }
 }
@@ -836,7 +837,7 @@ void State::addPairCost(const Link& L, int amount, bool hardExtra, double& h, do
   if (hardExtra) h += 1;
 }
 
-void State::linkPairs(int l, int a, int pa, double& h, double& s) const {
+[[gnu::always_inline]] inline void State::linkPairs(int l, int a, int pa, double& h, double& s) const {
   const Link& L = P.links[l];
   h = s = 0;
   for (int b : L.acts) {

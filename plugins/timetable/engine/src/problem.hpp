@@ -61,7 +61,8 @@ struct Act {
   int id = 0;
   int dur = 1;
   int students = 0;
-  std::vector<int> res;      // resources occupied (teachers, subgroups, tag resources)
+  std::vector<int> res;      // resources occupied: teachers, subgroups, then tag resources
+  int clashRes = 0;          // res[0, clashRes): the teachers and subgroups (double booking counts)
   std::vector<int> teachers, subgroups;
   std::vector<char> allowed; // per start slot (hard)
   std::vector<double> timeSoft;   // per start slot
