@@ -337,7 +337,7 @@ class Search {
       bool weekly = st.resHard[r] > dayHard + 1e-9;
       for (int a : P.res[r].acts) {
         if (st.pos[a] < 0) continue;
-        if (weekly || di[st.pos[a] / P.H].hard > 0) add(a);
+        if (weekly || di[P.dayOf[st.pos[a]]].hard > 0) add(a);
       }
     }
     for (int l = 0; l < static_cast<int>(P.links.size()); ++l) {

@@ -81,6 +81,8 @@ Problem compile(const Instance& in) {
   P.D = static_cast<int>(in.days.size());
   P.H = static_cast<int>(in.hours.size());
   P.S = P.D * P.H;
+  P.dayOf.resize(P.S);
+  for (int s = 0; s < P.S; ++s) P.dayOf[s] = s / P.H;
   const int S = P.S, H = P.H;
   std::unordered_map<std::string, int> dayIx, hourIx, teacherIx, roomIx;
   for (int i = 0; i < P.D; ++i) dayIx[in.days[i]] = i;
@@ -802,7 +804,7 @@ void State::linkCost(int l, double& h, double& s, Emitter* e) const {
 }
 
 [[gnu::always_inline]] inline void State::pairCost(const Link& L, int a, int pa, int b, int pb, int& amount, bool& hardExtra) const {
-  const int da = pa / P.H, db = pb / P.H;
+  const int da = P.dayOf[pa], db = P.dayOf[pb];
   amount = 0;
   hardExtra = false;
   switch (L.kind) {
@@ -902,7 +904,7 @@ void State::place(int a, int slot, int r) {
   const Act& x = P.acts[a];
   pos[a] = slot;
   room[a] = r;
-  const int d = slot / P.H;
+  const int d = P.dayOf[slot];
   for (int rs : x.res) {
     int* o = &occ[static_cast<std::size_t>(rs) * P.S + slot];
     int* os = &occSum[static_cast<std::size_t>(rs) * P.S + slot];
@@ -941,7 +943,7 @@ void State::place(int a, int slot, int r) {
 State::Delta State::placeDelta(int a, int slot, int r) {
   const Act& x = P.acts[a];
   Delta dl;
-  const int d = slot / P.H;
+  const int d = P.dayOf[slot];
   for (int rs : x.res) {
     const Resource& R = P.res[rs];
     int* o = &occ[static_cast<std::size_t>(rs) * P.S + slot];
@@ -1009,7 +1011,7 @@ void State::unplace(int a) {
   const Act& x = P.acts[a];
   const int slot = pos[a], r = room[a];
   if (slot < 0) return;
-  const int d = slot / P.H;
+  const int d = P.dayOf[slot];
   pos[a] = -1;
   room[a] = -1;
   for (int rs : x.res) {

@@ -81,6 +81,7 @@ struct Act {
 struct Problem {
   const Instance* in = nullptr;
   int D = 0, H = 0, S = 0, R = 0;  // days, hours, slots, rooms
+  std::vector<int> dayOf;          // per slot: its day (slot / H without a division, in hot loops)
   std::vector<Act> acts;
   std::vector<Resource> res;
   std::vector<Link> links;
