@@ -366,36 +366,39 @@ class Search {
   // False if a lesson straddles a window edge, is locked or not allowed at
   // its new start, or the chain grows beyond kMaxChain lessons.
   static constexpr int kMaxChain = 12;
-  std::vector<char> kSide;
+  // The chain being built: lessons, their new starts, and for each the
+  // window it arrives in (1: the t window).
+  std::pair<int, int> chain[kMaxChain];
+  char chainSide[kMaxChain];
+  int chainLen = 0;
   // Adds b to the chain if it overlaps [to, e) (a mover's new place, in the
   // window starting at w0); false if the chain cannot be built.
-  bool chainAdd(int b, int to, int e, int w0, int other, int L, char side, std::vector<std::pair<int, int>>& moves) {
+  bool chainAdd(int b, int to, int e, int w0, int other, int L, char side) {
     int pb = st.pos[b];
-    if (pb < 0 || mark[b] == stamp) return true;
+    if (pb < 0) return true;
     int eb = pb + P.acts[b].dur;
     if (eb <= to || pb >= e) return true;  // no overlap with the mover's new place (lessons never cross days)
     if (pb < w0 || eb > w0 + L) return false;  // straddles the window
     int nb = pb - w0 + other;
-    if (locked[b] || !P.acts[b].allowed[nb]) return false;
+    if (locked[b] || !P.acts[b].allowed[nb] || chainLen == kMaxChain) return false;
     mark[b] = stamp;
-    moves.push_back({b, nb});
-    kSide.push_back(side ? 0 : 1);
-    return static_cast<int>(moves.size()) <= kMaxChain;
+    chain[chainLen] = {b, nb};
+    chainSide[chainLen++] = side ? 0 : 1;
+    return true;
   }
 
   bool kempeChain(int a, int t, std::vector<std::pair<int, int>>& moves) {
     const int from = st.pos[a], H = P.H, L = P.acts[a].dur;
     if (t % H + L > H) return false;
-    if (t / H == from / H && t < from + L && from < t + L) return false;  // overlapping windows
-    moves.clear();
-    kSide.clear();
-    moves.push_back({a, t});
-    kSide.push_back(1);  // 1: arrives in the t window
+    if (P.dayOf[t] == P.dayOf[from] && t < from + L && from < t + L) return false;  // overlapping windows
+    chain[0] = {a, t};
+    chainSide[0] = 1;
+    chainLen = 1;
     ++stamp;
     mark[a] = stamp;
-    for (std::size_t i = 0; i < moves.size(); ++i) {
-      const int m = moves[i].first, to = moves[i].second;
-      const int w0 = kSide[i] ? t : from, other = kSide[i] ? from : t;
+    for (int i = 0; i < chainLen; ++i) {
+      const int m = chain[i].first, to = chain[i].second;
+      const int w0 = chainSide[i] ? t : from, other = chainSide[i] ? from : t;
       const auto& x = P.acts[m];
       const int e = to + x.dur;
       for (int ri = 0; ri < x.clashRes; ++ri) {
@@ -405,17 +408,18 @@ class Search {
         for (int k = to; k < e; ++k) {
           if (o[k] == 1) {
             const int b = st.occupant(r, k);
-            if (mark[b] != stamp && !chainAdd(b, to, e, w0, other, L, kSide[i], moves)) return false;
+            if (mark[b] != stamp && !chainAdd(b, to, e, w0, other, L, chainSide[i])) return false;
           } else {
             many += o[k] > 1;
           }
         }
         if (many == 0) continue;
         for (int b : P.res[r].acts) {
-          if (mark[b] != stamp && !chainAdd(b, to, e, w0, other, L, kSide[i], moves)) return false;
+          if (mark[b] != stamp && !chainAdd(b, to, e, w0, other, L, chainSide[i])) return false;
         }
       }
     }
+    moves.assign(chain, chain + chainLen);
     return true;
   }
 
