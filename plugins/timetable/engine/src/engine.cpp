@@ -364,15 +364,16 @@ class Search {
   // other window, keeping its offset, until no clash is left between movers
   // and stayers. Windows: [from, from+L) and [t, t+L), L = a's duration.
   // False if a lesson straddles a window edge, is locked or not allowed at
-  // its new start, or the chain grows beyond kMaxChain lessons.
+  // its new start, or the chain grows beyond kMaxChain lessons; else the
+  // chain (lesson, new start) is in `moves`.
   static constexpr int kMaxChain = 12;
   // The chain being built: lessons, their new starts, and for each the
   // window it arrives in (1: the t window).
   std::pair<int, int> chain[kMaxChain];
   char chainSide[kMaxChain];
   int chainLen = 0;
-  // Adds b to the chain if it overlaps [to, e) (a mover's new place, in the
-  // window starting at w0); false if the chain cannot be built.
+  // Adds b (not yet in the chain) if it overlaps [to, e) (a mover's new
+  // place, in the window starting at w0); false if the chain cannot be built.
   bool chainAdd(int b, int to, int e, int w0, int other, int L, char side) {
     int pb = st.pos[b];
     if (pb < 0) return true;
