@@ -536,12 +536,11 @@ class Search {
     }
     // Same day: exchange a with an adjacent lesson of one of its student sets.
     {
-      const int H = P.H;
       const auto& rs = x.subgroups.empty() ? x.teachers : x.subgroups;
       for (int r : rs) {
         for (int b : P.res[r].acts) {
           int pb = st.pos[b];
-          if (b == a || pb < 0 || pb / H != from / H || locked[b]) continue;
+          if (b == a || pb < 0 || P.dayOf[pb] != P.dayOf[from] || locked[b]) continue;
           int db = P.acts[b].dur;
           int na, nb;
           if (pb == from + x.dur) {
@@ -771,7 +770,7 @@ class Search {
         auto c = softConflicted();
         for (int k = 0; k < polishKicks && !c.empty(); ++k) {
           const int b = c[rnd(static_cast<int>(c.size()))];
-          const int s = randomSlot(b, [&](int q) { return q / P.H != st.pos[b] / P.H; });
+          const int s = randomSlot(b, [&](int q) { return P.dayOf[q] != P.dayOf[st.pos[b]]; });
           if (s < 0) continue;
           if (kempeChain(b, s, wmoves)) {
             moveAll(wmoves);
