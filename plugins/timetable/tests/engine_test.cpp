@@ -31,6 +31,18 @@ std::string instancePath(const std::string& prefix) {
   return {};
 }
 
+// Reads the shared instance whose file name starts with prefix into in;
+// false (with a warning) when the shared instances are absent.
+bool loadShared(const std::string& prefix, Instance& in) {
+  std::string p = instancePath(prefix);
+  if (p.empty()) {
+    WARN("no instance " + prefix);
+    return false;
+  }
+  in = readFet(slurp(p)).instance;
+  return true;
+}
+
 bool sameTimes(const Timetable& a, const Timetable& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -122,9 +134,8 @@ TEST_CASE("Evaluating a 1,000-lesson timetable finds a clash (and prints how lon
 
 TEST_CASE("The solver solves the small Sudan and Vietnam instances", "[timetable]") {
   for (const char* name : {"Sudan", "Vietnam"}) {
-    std::string p = instancePath(name);
-    if (p.empty()) { WARN("no instance"); return; }
-    auto in = readFet(slurp(p)).instance;
+    Instance in;
+    if (!loadShared(name, in)) return;
     SolveOptions o;
     o.seed = 1;
     o.timeLimitSeconds = 30;
@@ -144,9 +155,8 @@ TEST_CASE("The solver solves the small Sudan and Vietnam instances", "[timetable
 }
 
 TEST_CASE("The soft polish lowers the soft cost and keeps the timetable valid", "[timetable]") {
-  std::string p = instancePath("Vietnam");
-  if (p.empty()) { WARN("no instance"); return; }
-  auto in = readFet(slurp(p)).instance;
+  Instance in;
+  if (!loadShared("Vietnam", in)) return;
   SolveOptions o;
   o.seed = 1;
   o.timeLimitSeconds = 30;
@@ -163,9 +173,8 @@ TEST_CASE("The soft polish lowers the soft cost and keeps the timetable valid", 
 }
 
 TEST_CASE("The solver is deterministic for a seed", "[timetable]") {
-  std::string p = instancePath("Sudan");
-  if (p.empty()) { WARN("no instance"); return; }
-  auto in = readFet(slurp(p)).instance;
+  Instance in;
+  if (!loadShared("Sudan", in)) return;
   SolveOptions o;
   o.seed = 7;
   o.timeLimitSeconds = 30;
@@ -176,9 +185,8 @@ TEST_CASE("The solver is deterministic for a seed", "[timetable]") {
 }
 
 TEST_CASE("A teacher available almost nowhere is named by the precheck and the blockers", "[timetable]") {
-  std::string p = instancePath("Sudan");
-  if (p.empty()) { WARN("no instance"); return; }
-  auto in = readFet(slurp(p)).instance;
+  Instance in;
+  if (!loadShared("Sudan", in)) return;
   // The teacher with the most lessons becomes available in one slot only.
   std::map<std::string, int> load;
   for (const auto& a : in.activities) for (const auto& t : a.teachers) load[t] += a.duration;
@@ -242,9 +250,8 @@ TEST_CASE("Blockers of an unplaceable lesson name the teacher that holds its onl
 }
 
 TEST_CASE("An incremental re-solve after a small change moves few lessons and keeps locked ones", "[timetable]") {
-  std::string p = instancePath("Spain");
-  if (p.empty()) { WARN("no instance"); return; }
-  auto in = readFet(slurp(p)).instance;
+  Instance in;
+  if (!loadShared("Spain", in)) return;
   SolveOptions o;
   o.seed = 3;
   o.timeLimitSeconds = 30;
@@ -290,9 +297,8 @@ TEST_CASE("An incremental re-solve after a small change moves few lessons and ke
 }
 
 TEST_CASE("Cancellation stops the solver quickly", "[timetable]") {
-  std::string p = instancePath("Greece__Pireus");
-  if (p.empty()) { WARN("no instance"); return; }
-  auto in = readFet(slurp(p)).instance;
+  Instance in;
+  if (!loadShared("Greece__Pireus", in)) return;
   std::atomic<bool> cancel{true};
   SolveOptions o;
   o.cancel = &cancel;
@@ -303,9 +309,8 @@ TEST_CASE("Cancellation stops the solver quickly", "[timetable]") {
 }
 
 TEST_CASE("Instances and placements survive their JSON form", "[timetable]") {
-  std::string p = instancePath("Vietnam");
-  if (p.empty()) { WARN("no instance"); return; }
-  auto in = readFet(slurp(p)).instance;
+  Instance in;
+  if (!loadShared("Vietnam", in)) return;
   nlohmann::json j = in;
   Instance back = j.get<Instance>();
   nlohmann::json j2 = back;
