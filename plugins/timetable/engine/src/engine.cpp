@@ -449,17 +449,18 @@ class Search {
   }
 
   // Tuning (measured on the shared instances): breakout probability, noise,
-  // the hard penalty while polishing, lessons sampled per move. Before the
-  // first valid timetable, instances of up to kSmallInstance lessons sample
-  // kSampleSmall: a greedier choice solves the tight small ones
-  // (8th-highschool, Vartholomio), while Namibia (1,198 lessons) needs many
-  // cheap moves.
+  // the hard penalty while polishing, lessons sampled per move. Instances of
+  // up to kSmallInstance lessons still without a valid timetable after
+  // kGreedyAfter iterations sample kSampleSmall: a greedier choice solves the
+  // tight small ones (8th-highschool, Vartholomio); easy ones are valid
+  // before, and Namibia (1,198 lessons) needs many cheap moves.
   static constexpr int bumpPerMille = 1000;
   static constexpr int noisePct = 3;
   static constexpr double polishHardScale = 3.0;
   static constexpr int kSample = 4;
   static constexpr int kSampleSmall = 24;
   static constexpr std::size_t kSmallInstance = 800;
+  static constexpr long kGreedyAfter = 10000;
   static constexpr long polishIdle = 100;  // polish iterations without a new best before a kick
   static constexpr int polishKicks = 2;
   struct Saved { int a, pos, room; };
@@ -711,7 +712,7 @@ class Search {
           double cur = objective();
           double bestK = 1e300;
           int ka = -1, ks = -1, kr = -1, kb = -1, kbr = -1;
-          const int kHere = P.acts.size() <= kSmallInstance ? kSampleSmall : kSample;
+          const int kHere = P.acts.size() <= kSmallInstance && iter > kGreedyAfter ? kSampleSmall : kSample;
           for (int k = 0; k < kHere; ++k) {
             int a2 = k == 0 ? a : c[rnd(nConf)];
             int s2, r2, b2, br2;
