@@ -573,6 +573,25 @@ class Search {
     return outS >= 0;
   }
 
+  // The best move among k lessons of c: `first` (if not -1), then sampled
+  // ones; a compound move's lessons are left in bestMoves. a = -1 if none.
+  struct Choice { int a = -1, s = -1, r = -1, b = -1, br = -1; double obj = 1e300; };
+  Choice bestAmong(const std::vector<int>& c, int k, int first) {
+    Choice ch;
+    const int n = static_cast<int>(c.size());
+    for (int i = 0; i < k; ++i) {
+      Choice m;
+      m.a = i == 0 && first >= 0 ? first : c[rnd(n)];
+      if (!bestMove(m.a, true, m.s, m.r, m.b, m.br, m.obj)) continue;
+      if (m.obj < ch.obj - 1e-9 || (m.obj < ch.obj + 1e-9 && rnd(2) == 0)) {
+        ch = m;
+        kMoves = bestMoves;
+      }
+    }
+    if (ch.a >= 0) bestMoves = kMoves;
+    return ch;
+  }
+
   void applyMove(int a, int s, int r, int b, int br) {
     int from = st.pos[a];
     if (r == -2) {  // compound move recorded in bestMoves
@@ -710,22 +729,10 @@ class Search {
         } else {
           // The best move among a few conflicted lessons.
           double cur = objective();
-          double bestK = 1e300;
-          int ka = -1, ks = -1, kr = -1, kb = -1, kbr = -1;
-          const int kHere = P.acts.size() <= kSmallInstance && iter > kGreedyAfter ? kSampleSmall : kSample;
-          for (int k = 0; k < kHere; ++k) {
-            int a2 = k == 0 ? a : c[rnd(nConf)];
-            int s2, r2, b2, br2;
-            double o2;
-            if (!bestMove(a2, true, s2, r2, b2, br2, o2)) continue;
-            if (o2 < bestK - 1e-9 || (o2 < bestK + 1e-9 && rnd(2) == 0)) {
-              bestK = o2, ka = a2, ks = s2, kr = r2, kb = b2, kbr = br2;
-              kMoves = bestMoves;
-            }
-          }
-          if (ka < 0) continue;
-          a = ka, s = ks, r = kr, b = kb, br = kbr, obj = bestK;
-          bestMoves = kMoves;
+          const int k = P.acts.size() <= kSmallInstance && iter > kGreedyAfter ? kSampleSmall : kSample;
+          const Choice ch = bestAmong(c, k, a);
+          if (ch.a < 0) continue;
+          a = ch.a, s = ch.s, r = ch.r, b = ch.b, br = ch.br, obj = ch.obj;
           if (obj >= cur - 1e-9 && rnd(1000) < bumpPerMille) st.bumpWeights(1.0, 1e6);  // local minimum: raise violated weights
         }
         tabu[static_cast<std::size_t>(a) * P.S + st.pos[a]] = iter + 5 + rnd(10) + nConf / 2;
@@ -739,24 +746,11 @@ class Search {
           st.resetWeights();
           st.hardScale = polishHardScale;
         }
-        int s = -1, r = -1, b = -1, br = -1;
-        double obj = 1e300;
-        int nc = static_cast<int>(c.size());
-        a = -1;
-        for (int k = 0; k < kSample; ++k) {
-          int a2 = c[rnd(nc)];
-          int s2, r2, b2, br2;
-          double o2;
-          if (!bestMove(a2, true, s2, r2, b2, br2, o2)) continue;
-          if (o2 < obj - 1e-9 || (o2 < obj + 1e-9 && rnd(2) == 0)) {
-            obj = o2, a = a2, s = s2, r = r2, b = b2, br = br2;
-            kMoves = bestMoves;
-          }
-        }
-        if (a < 0) continue;
-        bestMoves = kMoves;
+        const Choice ch = bestAmong(c, kSample, -1);
+        if (ch.a < 0) continue;
+        a = ch.a;
         tabu[static_cast<std::size_t>(a) * P.S + st.pos[a]] = iter + 10 + rnd(10);
-        applyMove(a, s, r, b, br);
+        applyMove(a, ch.s, ch.r, ch.b, ch.br);
       }
       double o = st.objective();
       if (o < best.hard * 1000.0 + best.soft - 1e-9) {
