@@ -204,7 +204,7 @@ class Search {
   std::vector<char> locked;
   std::vector<int> startPos, mark;
   int stamp = 0;
-  long iter = 0;
+  long iter = 0, bumps = 0;
   double t0 = 0, stab = 0;
   const std::atomic<bool>* stop_;
   SearchOutcome best;
@@ -451,9 +451,11 @@ class Search {
   // Tuning (measured on the shared instances): breakout probability, noise,
   // the hard penalty while polishing, lessons sampled per move. Instances of
   // up to kSmallInstance lessons still without a valid timetable after
-  // kGreedyAfter iterations sample kSampleSmall: a greedier choice solves the
-  // tight small ones (8th-highschool, Vartholomio); easy ones are valid
-  // before, and Namibia (1,198 lessons) needs many cheap moves.
+  // kGreedyAfter iterations are tight: they sample kSampleSmall (a greedier
+  // choice) and every kSmoothEvery breakouts the weights move halfway back to
+  // 1, so that old violations are forgotten. Both solve the tight small ones
+  // (8th-highschool, Vartholomio); easy ones are valid before, and Namibia
+  // (1,198 lessons) needs many cheap moves and weights that keep growing.
   static constexpr int bumpPerMille = 1000;
   static constexpr int noisePct = 3;
   static constexpr double polishHardScale = 3.0;
@@ -461,6 +463,8 @@ class Search {
   static constexpr int kSampleSmall = 24;
   static constexpr std::size_t kSmallInstance = 800;
   static constexpr long kGreedyAfter = 10000;
+  static constexpr long kSmoothEvery = 50;
+  static constexpr double kSmoothRho = 0.5;
   static constexpr long polishIdle = 100;  // polish iterations without a new best before a kick
   static constexpr int polishKicks = 2;
   struct Saved { int a, pos, room; };
@@ -729,11 +733,14 @@ class Search {
         } else {
           // The best move among a few conflicted lessons.
           double cur = objective();
-          const int k = P.acts.size() <= kSmallInstance && iter > kGreedyAfter ? kSampleSmall : kSample;
-          const Choice ch = bestAmong(c, k, a);
+          const bool tight = P.acts.size() <= kSmallInstance && iter > kGreedyAfter;
+          const Choice ch = bestAmong(c, tight ? kSampleSmall : kSample, a);
           if (ch.a < 0) continue;
           a = ch.a, s = ch.s, r = ch.r, b = ch.b, br = ch.br, obj = ch.obj;
-          if (obj >= cur - 1e-9 && rnd(1000) < bumpPerMille) st.bumpWeights(1.0, 1e6);  // local minimum: raise violated weights
+          if (obj >= cur - 1e-9 && rnd(1000) < bumpPerMille) {  // local minimum: raise violated weights
+            st.bumpWeights(1.0, 1e6);
+            if (tight && ++bumps % kSmoothEvery == 0) st.smoothWeights(kSmoothRho);
+          }
         }
         tabu[static_cast<std::size_t>(a) * P.S + st.pos[a]] = iter + 5 + rnd(10) + nConf / 2;
         if (b >= 0) tabu[static_cast<std::size_t>(b) * P.S + st.pos[b]] = iter + 5 + rnd(10) + nConf / 2;

@@ -1153,6 +1153,20 @@ void State::bumpWeights(double step, double maxW) {
   }
 }
 
+void State::smoothWeights(double rho) {
+  whard = 0;
+  for (std::size_t r = 0; r < resW.size(); ++r) {
+    resW[r] = 1 + (resW[r] - 1) * rho;
+    whard += resW[r] * resHard[r];
+  }
+  for (std::size_t l = 0; l < linkW.size(); ++l) {
+    linkW[l] = 1 + (linkW[l] - 1) * rho;
+    whard += linkW[l] * linkHard[l];
+  }
+  roomW = 1 + (roomW - 1) * rho;
+  whard += roomW * roomHard;
+}
+
 void State::emitAll(Emitter& e) const {
   for (int r = 0; r < static_cast<int>(P.res.size()); ++r) {
     for (int d = 0; d < P.D; ++d) {

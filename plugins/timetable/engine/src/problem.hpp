@@ -131,6 +131,7 @@ class State {
     whard = hard;
   }
   void bumpWeights(double step, double maxW);
+  void smoothWeights(double rho);  // every weight w becomes 1 + (w - 1) * rho
 
   void place(int a, int slot, int r);   // a must be unplaced
   // What place(a, slot, r) would add to hard, whard and soft, leaving the
