@@ -238,16 +238,20 @@ class Search {
     stab += stabCost(a, s);
   }
 
-  // Every lesson of `moves` to its new slot at once; rooms are chosen once all have left theirs.
-  void moveAll(const std::vector<std::pair<int, int>>& moves) {
+  // A lesson at a start slot in a room (kChooseRoom: chosen when it arrives).
+  struct Spot { int a, pos, room; };
+  static constexpr int kChooseRoom = -3;
+
+  // Every lesson of `moves` to its spot at once: all leave, then each arrives.
+  void moveAll(const std::vector<Spot>& moves) {
     st.beginBatch();
-    for (const auto& [m, to] : moves) {
-      stab -= stabCost(m, st.pos[m]);
-      st.unplace(m);
+    for (const auto& m : moves) {
+      stab -= stabCost(m.a, st.pos[m.a]);
+      st.unplace(m.a);
     }
-    for (const auto& [m, to] : moves) {
-      st.place(m, to, chooseRoom(m, to));
-      stab += stabCost(m, to);
+    for (const auto& m : moves) {
+      st.place(m.a, m.pos, m.room == kChooseRoom ? chooseRoom(m.a, m.pos) : m.room);
+      stab += stabCost(m.a, m.pos);
     }
     st.endBatch();
   }
@@ -365,7 +369,7 @@ class Search {
   // and stayers. Windows: [from, from+L) and [t, t+L), L = a's duration.
   // False if a lesson straddles a window edge, is locked or not allowed at
   // its new start, or the chain grows beyond kMaxChain lessons; else the
-  // chain (lesson, new start) is in `moves`.
+  // chain (lesson, new start, kChooseRoom) is in `moves`.
   static constexpr int kMaxChain = 12;
   // The chain being built: lessons, their new starts, and for each the
   // window it arrives in (1: the t window).
@@ -388,7 +392,7 @@ class Search {
     return true;
   }
 
-  bool kempeChain(int a, int t, std::vector<std::pair<int, int>>& moves) {
+  bool kempeChain(int a, int t, std::vector<Spot>& moves) {
     const int from = st.pos[a], H = P.H, L = P.acts[a].dur;
     if (t % H + L > H) return false;
     if (P.dayOf[t] == P.dayOf[from] && t < from + L && from < t + L) return false;  // overlapping windows
@@ -420,7 +424,8 @@ class Search {
         }
       }
     }
-    moves.assign(chain, chain + chainLen);
+    moves.clear();
+    for (int i = 0; i < chainLen; ++i) moves.push_back({chain[i].first, chain[i].second, kChooseRoom});
     return true;
   }
 
@@ -467,9 +472,7 @@ class Search {
   static constexpr double kSmoothRho = 0.5;
   static constexpr long polishIdle = 100;  // polish iterations without a new best before a kick
   static constexpr int polishKicks = 2;
-  struct Saved { int a, pos, room; };
-  std::vector<std::pair<int, int>> wmoves;
-  std::vector<Saved> saved, bestMoves, kMoves;
+  std::vector<Spot> wmoves, saved, bestMoves, kMoves;
 
   // Best move of activity a (to another slot, a compound move, or an
   // exchange with an adjacent lesson); returns false if none allowed.
@@ -495,31 +498,21 @@ class Search {
         outS = s, outR = r, outB = b, outBR = br;
       }
     };
-    // Evaluates the compound move in wmoves (a placed at `from` on entry and exit).
+    // Evaluates the compound move in wmoves (a placed at `from` on entry and
+    // exit; stab leaves out a's cost there, hence + stabCost(a, from)).
     auto tryCompound = [&](int s) {
-      double before = 0, after = 0;
       saved.clear();
-      for (auto& [m, to] : wmoves) {
-        saved.push_back({m, st.pos[m], st.room[m]});
-        before += stabCost(m, st.pos[m]);
-        after += stabCost(m, to);
-      }
-      st.beginBatch();
-      for (auto& [m, to] : wmoves) st.unplace(m);
-      for (auto& [m, to] : wmoves) st.place(m, to, chooseRoom(m, to));
-      st.endBatch();
+      for (const auto& m : wmoves) saved.push_back({m.a, st.pos[m.a], st.room[m.a]});
+      moveAll(wmoves);
       double plain2 = st.objective();
-      double c = st.wobjective() + stab + stabCost(a, from) + after - before;
+      double c = st.wobjective() + stab + stabCost(a, from);
       double keepC = bestC;
       consider(s, -2, -2, -1, c, st.hard, plain2);
       if (bestC < keepC || (outS == s && outR == -2)) {
         bestMoves.clear();
-        for (auto& [m, to] : wmoves) bestMoves.push_back({m, to, st.room[m]});
+        for (const auto& m : wmoves) bestMoves.push_back({m.a, m.pos, st.room[m.a]});
       }
-      st.beginBatch();
-      for (auto& [m, to] : wmoves) st.unplace(m);
-      for (auto& sv : saved) st.place(sv.a, sv.pos, sv.room);
-      st.endBatch();
+      moveAll(saved);
     };
     for (int s = 0; s < P.S; ++s) {
       if (!x.allowed[s]) continue;
@@ -563,8 +556,8 @@ class Search {
           }
           if (!x.allowed[na] || !P.acts[b].allowed[nb]) continue;
           wmoves.clear();
-          wmoves.push_back({a, na});
-          wmoves.push_back({b, nb});
+          wmoves.push_back({a, na, kChooseRoom});
+          wmoves.push_back({b, nb, kChooseRoom});
           tryCompound(na);
         }
         break;  // the first student set is enough to find neighbours
@@ -599,12 +592,7 @@ class Search {
   void applyMove(int a, int s, int r, int b, int br) {
     int from = st.pos[a];
     if (r == -2) {  // compound move recorded in bestMoves
-      for (auto& m : bestMoves) stab -= stabCost(m.a, st.pos[m.a]);
-      st.beginBatch();
-      for (auto& m : bestMoves) st.unplace(m.a);
-      for (auto& m : bestMoves) st.place(m.a, m.pos, m.room);
-      st.endBatch();
-      for (auto& m : bestMoves) stab += stabCost(m.a, m.pos);
+      moveAll(bestMoves);
       return;
     }
     if (b < 0) {
