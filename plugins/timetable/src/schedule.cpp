@@ -590,7 +590,7 @@ Result<json> runGeneration(const Job& job, TenantServices& services, JobControl&
     }
     tt::SolveOptions so;
     so.seed = options.value("seed", std::uint64_t{1});
-    so.timeLimitSeconds = options.value("time_limit_seconds", 30.0);
+    so.timeLimitSeconds = options.value("time_limit_seconds", 60.0);
     so.threads = options.value("threads", 1);
     // Once valid, a fresh timetable is improved on its soft rules for a while;
     // an incremental one is not, so that as few lessons as possible move.
