@@ -373,7 +373,7 @@ class Search {
   static constexpr int kMaxChain = 12;
   // The chain being built: lessons, their new starts, and for each the
   // window it arrives in (1: the t window).
-  std::pair<int, int> chain[kMaxChain];
+  Spot chain[kMaxChain];
   char chainSide[kMaxChain];
   int chainLen = 0;
   // Adds b (not yet in the chain) if it overlaps [to, e) (a mover's new
@@ -387,7 +387,7 @@ class Search {
     int nb = pb - w0 + other;
     if (locked[b] || !P.acts[b].allowed[nb] || chainLen == kMaxChain) return false;
     mark[b] = stamp;
-    chain[chainLen] = {b, nb};
+    chain[chainLen] = {b, nb, kChooseRoom};
     chainSide[chainLen++] = side ? 0 : 1;
     return true;
   }
@@ -396,13 +396,13 @@ class Search {
     const int from = st.pos[a], H = P.H, L = P.acts[a].dur;
     if (t % H + L > H) return false;
     if (P.dayOf[t] == P.dayOf[from] && t < from + L && from < t + L) return false;  // overlapping windows
-    chain[0] = {a, t};
+    chain[0] = {a, t, kChooseRoom};
     chainSide[0] = 1;
     chainLen = 1;
     ++stamp;
     mark[a] = stamp;
     for (int i = 0; i < chainLen; ++i) {
-      const int m = chain[i].first, to = chain[i].second;
+      const int m = chain[i].a, to = chain[i].pos;
       const int w0 = chainSide[i] ? t : from, other = chainSide[i] ? from : t;
       const auto& x = P.acts[m];
       const int e = to + x.dur;
@@ -424,8 +424,7 @@ class Search {
         }
       }
     }
-    moves.clear();
-    for (int i = 0; i < chainLen; ++i) moves.push_back({chain[i].first, chain[i].second, kChooseRoom});
+    moves.assign(chain, chain + chainLen);
     return true;
   }
 
