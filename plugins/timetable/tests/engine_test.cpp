@@ -168,9 +168,10 @@ TEST_CASE("A small instance still invalid after 10,000 iterations is solved by t
 
 TEST_CASE("8th-highschool, which FET does not solve in 60 s, is solved", "[timetable][slow]") {
   Instance in;
-  if (!loadShared("Greece__Pireus", in)) return;  // seed 3: about 7 s of CPU
+  // Seed 8: about 9 s of CPU; without the weight smoothing it is still invalid after 60 s.
+  if (!loadShared("Greece__Pireus", in)) return;
   SolveOptions o;
-  o.seed = 3;
+  o.seed = 8;
   o.timeLimitSeconds = 60;
   auto r = solve(in, o);
   REQUIRE(r.status == SolveResult::Status::solved);
